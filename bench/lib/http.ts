@@ -1,0 +1,127 @@
+/** HTTP load helpers: servers under test and autocannon, each in its own process. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  latency: { p50: number; p90: number; p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration_s: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  pipelining?: number;
+  /** Requests per second in total; unset: as fast as possible. */
+  overallRate?: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Runs autocannon in a child process and returns its summary. */
+export function load(options: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [`${ROOT}bench/lib/autocannon-child.ts`, JSON.stringify(options)],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, timeout: (options.duration + 60) * 1000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`autocannon failed: ${err.message}\n${stderr}`));
+        const line = stdout.trim().split('\n').pop() ?? '';
+        try {
+          resolve(JSON.parse(line) as LoadResult);
+        } catch {
+          reject(new Error(`autocannon printed no result: ${stdout}${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+export interface Target {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** Resident set size of the server process in MB (from /proc). */
+  rssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server process: `script` (relative to the repo root) with `env`, waiting until `url`
+ * answers. The script must listen on the PORT it is given.
+ */
+export async function startTarget(
+  name: string,
+  script: string,
+  env: Record<string, string> = {},
+  path = '/health',
+  args: string[] = [],
+): Promise<Target> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...args, `${ROOT}${script}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited while starting: ${stderr}`);
+    try {
+      const res = await fetch(`${url}${path}`);
+      await res.arrayBuffer();
+      if (res.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start in 30 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name,
+    url,
+    child,
+    async rssMb() {
+      const { readFile } = await import('node:fs/promises');
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+      return Math.round(kb / 102.4) / 10;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    },
+  };
+}

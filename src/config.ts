@@ -1,0 +1,433 @@
+/**
+ * Environment -> one typed, validated configuration object.
+ *
+ * Every variable is declared once in `VARIABLES` with its default, its parser and a one-line
+ * meaning; `loadConfig` parses them all, collects every problem, and throws one `ConfigError`
+ * whose message has one line per bad variable. `docs/operations.md` lists the same variables (a
+ * test keeps the two in step).
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  server: {
+    host: string;
+    port: number;
+    webConcurrency: number;
+    bodyLimitBytes: number;
+    shutdownTimeoutMs: number;
+    logLevel: LogLevel;
+  };
+  auth: {
+    /** Client keys (API_KEYS). Empty: auth is off unless an admin key is set. */
+    apiKeys: string[];
+    adminApiKey: string | undefined;
+  };
+  redis: { url: string | undefined };
+  cache: {
+    memoryMaxSize: number;
+    compressionEnabled: boolean;
+  };
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    maxOverflow: number;
+    poolTimeoutMs: number;
+    poolRecycleMs: number;
+    /** Where the embedded PGlite database lives when DATABASE_URL is not set. */
+    dataDir: string;
+  };
+  targets: {
+    responseTimeMs: number;
+    cacheHitRate: number;
+    memoryUsageMb: number;
+  };
+  monitoring: {
+    prometheusEnabled: boolean;
+    prometheusPort: number;
+    performanceMonitoring: boolean;
+    performanceOptimization: boolean;
+  };
+  providers: {
+    openai: { apiKey: string | undefined; baseUrl: string };
+    anthropic: { apiKey: string | undefined; baseUrl: string };
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** A parser returns the value or throws a string that says what is allowed. */
+type Parser<T> = (raw: string) => T;
+
+interface Variable<T> {
+  name: string;
+  /** Default as the user would write it; undefined means "not set". */
+  default: string | undefined;
+  parse: Parser<T>;
+  secret?: boolean;
+  /** One line for docs/operations.md. */
+  doc: string;
+}
+
+function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw)) throw `expected an integer from ${min} to ${max}`;
+    const n = Number(raw);
+    if (n < min || n > max) throw `expected an integer from ${min} to ${max}`;
+    return n;
+  };
+}
+
+function num(min: number, max: number, what = 'a number'): Parser<number> {
+  return (raw) => {
+    const n = raw.trim() === '' ? Number.NaN : Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw `expected ${what} from ${min} to ${max}`;
+    return n;
+  };
+}
+
+function seconds(min: number, max: number): Parser<number> {
+  const parse = num(min, max, 'a number of seconds');
+  return (raw) => Math.round(parse(raw) * 1000);
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw 'expected true or false';
+};
+
+function url(protocols: string[]): Parser<string> {
+  return (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+    }
+    return raw;
+  };
+}
+
+const MIN_KEY_LENGTH = 16;
+const keyPattern = /^[\x21-\x7e]+$/;
+
+function key(raw: string): string {
+  const k = raw.trim();
+  if (k.length < MIN_KEY_LENGTH || !keyPattern.test(k)) {
+    throw `expected a key of at least ${MIN_KEY_LENGTH} printable characters without spaces`;
+  }
+  return k;
+}
+
+const keyList: Parser<string[]> = (raw) => {
+  const keys = raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  if (keys.length === 0) throw 'expected a comma-separated list of keys';
+  return keys.map(key);
+};
+
+const optional =
+  <T>(p: Parser<T>): Parser<T | undefined> =>
+  (raw) =>
+    raw.trim() === '' ? undefined : p(raw);
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logLevel: Parser<LogLevel> = (raw) => {
+  const v = raw.trim().toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(v)) throw `expected one of ${LOG_LEVELS.join(', ')}`;
+  return v;
+};
+
+const host: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (v === '' || /\s|\//.test(v)) throw 'expected a host name or IP address such as 127.0.0.1 or 0.0.0.0';
+  return v;
+};
+
+const path: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw 'expected a directory path';
+  return raw;
+};
+
+/** The variables, in the order docs/operations.md lists them. */
+export const VARIABLES = {
+  PORT: { name: 'PORT', default: '3000', parse: int(0, 65535), doc: 'HTTP port (0 picks a free one).' },
+  HOST: {
+    name: 'HOST',
+    default: undefined,
+    parse: optional(host),
+    doc: 'Interface to listen on. Default 127.0.0.1 when no API keys are configured, 0.0.0.0 otherwise, so an unauthenticated server is never exposed by accident.',
+  },
+  WEB_CONCURRENCY: {
+    name: 'WEB_CONCURRENCY',
+    default: '1',
+    parse: int(1, 64),
+    doc: 'Worker processes (node:cluster). Above 1 needs DATABASE_URL: the embedded database belongs to one process.',
+  },
+  LOG_LEVEL: { name: 'LOG_LEVEL', default: 'info', parse: logLevel, doc: 'pino log level.' },
+  BODY_LIMIT_BYTES: {
+    name: 'BODY_LIMIT_BYTES',
+    default: '1048576',
+    parse: int(1024, 100 * 1024 * 1024),
+    doc: 'Largest request body accepted; larger bodies get 413 PAYLOAD_TOO_LARGE.',
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    parse: int(0, 600_000),
+    doc: 'On SIGTERM/SIGINT, how long in-flight requests may run before connections are cut.',
+  },
+  API_KEYS: {
+    name: 'API_KEYS',
+    default: undefined,
+    parse: optional(keyList),
+    secret: true,
+    doc: `Comma-separated client keys (each at least ${MIN_KEY_LENGTH} characters). When set, /v1/* needs one of them or the admin key.`,
+  },
+  ADMIN_API_KEY: {
+    name: 'ADMIN_API_KEY',
+    default: undefined,
+    parse: optional(key),
+    secret: true,
+    doc: 'Admin key for /admin/* and /metrics (and every /v1 route).',
+  },
+  REDIS_URL: {
+    name: 'REDIS_URL',
+    default: undefined,
+    parse: optional(url(['redis:', 'rediss:'])),
+    secret: true,
+    doc: 'Redis for the L2 cache tier, the invalidation bus and shared rate limits. Unset: memory-only.',
+  },
+  CACHE_MEMORY_MAX_SIZE: {
+    name: 'CACHE_MEMORY_MAX_SIZE',
+    default: '10000',
+    parse: int(1, 100_000_000),
+    doc: 'Entries kept in the in-memory L1 cache tier.',
+  },
+  CACHE_COMPRESSION_ENABLED: {
+    name: 'CACHE_COMPRESSION_ENABLED',
+    default: 'true',
+    parse: bool,
+    doc: 'Compress L2 (Redis) values above the compression threshold.',
+  },
+  DATABASE_URL: {
+    name: 'DATABASE_URL',
+    default: undefined,
+    parse: optional(url(['postgres:', 'postgresql:'])),
+    secret: true,
+    doc: 'PostgreSQL connection URL. Unset: embedded PGlite under DATA_DIR.',
+  },
+  DATA_DIR: {
+    name: 'DATA_DIR',
+    default: './data',
+    parse: path,
+    doc: 'Directory for the embedded PGlite database.',
+  },
+  DATABASE_POOL_SIZE: {
+    name: 'DATABASE_POOL_SIZE',
+    default: '20',
+    parse: int(1, 1000),
+    doc: 'PostgreSQL connections kept open.',
+  },
+  DATABASE_MAX_OVERFLOW: {
+    name: 'DATABASE_MAX_OVERFLOW',
+    default: '30',
+    parse: int(0, 1000),
+    doc: 'Extra connections opened under load and closed again when idle.',
+  },
+  DATABASE_POOL_TIMEOUT: {
+    name: 'DATABASE_POOL_TIMEOUT',
+    default: '30',
+    parse: seconds(0.001, 3600),
+    doc: 'Seconds to wait for a free connection before failing with DB_POOL_TIMEOUT (503).',
+  },
+  DATABASE_POOL_RECYCLE: {
+    name: 'DATABASE_POOL_RECYCLE',
+    default: '3600',
+    parse: seconds(1, 86400 * 7),
+    doc: 'Seconds a connection may live before it is replaced.',
+  },
+  TARGET_RESPONSE_TIME_MS: {
+    name: 'TARGET_RESPONSE_TIME_MS',
+    default: '200',
+    parse: num(1, 600_000),
+    doc: 'p95 response-time target used by /health/performance, alerts and recommendations.',
+  },
+  TARGET_CACHE_HIT_RATE: {
+    name: 'TARGET_CACHE_HIT_RATE',
+    default: '0.8',
+    parse: num(0, 1),
+    doc: 'Cache hit-rate target (0 to 1).',
+  },
+  TARGET_MEMORY_USAGE_MB: {
+    name: 'TARGET_MEMORY_USAGE_MB',
+    default: '512',
+    parse: num(16, 1_048_576),
+    doc: 'Memory budget per worker in MB; a warning fires at 80%.',
+  },
+  ENABLE_PROMETHEUS: {
+    name: 'ENABLE_PROMETHEUS',
+    default: 'false',
+    parse: bool,
+    doc: 'Also serve /metrics, without auth, on PROMETHEUS_PORT.',
+  },
+  PROMETHEUS_PORT: {
+    name: 'PROMETHEUS_PORT',
+    default: '8000',
+    parse: int(0, 65535),
+    doc: 'Port of the separate metrics listener.',
+  },
+  ENABLE_PERFORMANCE_MONITORING: {
+    name: 'ENABLE_PERFORMANCE_MONITORING',
+    default: 'true',
+    parse: bool,
+    doc: 'Memory monitor, windowed latency histograms, alerts and trends.',
+  },
+  ENABLE_PERFORMANCE_OPTIMIZATION: {
+    name: 'ENABLE_PERFORMANCE_OPTIMIZATION',
+    default: 'true',
+    parse: bool,
+    doc: 'Response caching, compression and query caching; false runs Versus without them (to measure their effect).',
+  },
+  OPENAI_API_KEY: {
+    name: 'OPENAI_API_KEY',
+    default: undefined,
+    parse: optional((raw) => raw.trim()),
+    secret: true,
+    doc: 'Key for the OpenAI-compatible provider (`openai/...` models).',
+  },
+  OPENAI_BASE_URL: {
+    name: 'OPENAI_BASE_URL',
+    default: 'https://api.openai.com/v1',
+    parse: url(['http:', 'https:']),
+    doc: 'Base URL of the OpenAI-compatible provider (OpenAI, vLLM, Ollama, ...).',
+  },
+  ANTHROPIC_API_KEY: {
+    name: 'ANTHROPIC_API_KEY',
+    default: undefined,
+    parse: optional((raw) => raw.trim()),
+    secret: true,
+    doc: 'Key for the Anthropic Messages API (`anthropic/...` models).',
+  },
+  ANTHROPIC_BASE_URL: {
+    name: 'ANTHROPIC_BASE_URL',
+    default: 'https://api.anthropic.com',
+    parse: url(['http:', 'https:']),
+    doc: 'Base URL of the Anthropic API.',
+  },
+} satisfies Record<string, Variable<unknown>>;
+
+type Vars = typeof VARIABLES;
+type Parsed = { [K in keyof Vars]: ReturnType<Vars[K]['parse']> };
+
+/** Shows a value in an error message without leaking secrets. */
+function show(variable: Variable<unknown>, raw: string): string {
+  if (variable.secret) return `(${raw.length} characters, not shown)`;
+  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw);
+}
+
+/** Parses and validates the environment. Throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const variable of Object.values(VARIABLES) as Variable<unknown>[]) {
+    const given = env[variable.name];
+    const raw = given ?? variable.default;
+    if (raw === undefined) {
+      values[variable.name] = undefined;
+      continue;
+    }
+    try {
+      values[variable.name] = variable.parse(raw);
+    } catch (allowed) {
+      const what = typeof allowed === 'string' ? allowed : String(allowed);
+      problems.push(`${variable.name}=${show(variable, raw)} is not valid: ${what}`);
+    }
+  }
+  const v = values as Parsed;
+  if (problems.length === 0) {
+    if (v.WEB_CONCURRENCY > 1 && v.DATABASE_URL === undefined) {
+      problems.push(
+        `WEB_CONCURRENCY=${v.WEB_CONCURRENCY} needs DATABASE_URL: the embedded PGlite database belongs to one process; set DATABASE_URL or use WEB_CONCURRENCY=1`,
+      );
+    }
+    if (v.ENABLE_PROMETHEUS && v.PROMETHEUS_PORT !== 0 && v.PROMETHEUS_PORT === v.PORT) {
+      problems.push(`PROMETHEUS_PORT=${v.PROMETHEUS_PORT} is not valid: it must differ from PORT`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const apiKeys = v.API_KEYS ?? [];
+  const authOn = apiKeys.length > 0 || v.ADMIN_API_KEY !== undefined;
+  return {
+    server: {
+      host: v.HOST ?? (authOn ? '0.0.0.0' : '127.0.0.1'),
+      port: v.PORT,
+      webConcurrency: v.WEB_CONCURRENCY,
+      bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+      logLevel: v.LOG_LEVEL,
+    },
+    auth: { apiKeys, adminApiKey: v.ADMIN_API_KEY },
+    redis: { url: v.REDIS_URL },
+    cache: { memoryMaxSize: v.CACHE_MEMORY_MAX_SIZE, compressionEnabled: v.CACHE_COMPRESSION_ENABLED },
+    database: {
+      url: v.DATABASE_URL,
+      poolSize: v.DATABASE_POOL_SIZE,
+      maxOverflow: v.DATABASE_MAX_OVERFLOW,
+      poolTimeoutMs: v.DATABASE_POOL_TIMEOUT,
+      poolRecycleMs: v.DATABASE_POOL_RECYCLE,
+      dataDir: v.DATA_DIR,
+    },
+    targets: {
+      responseTimeMs: v.TARGET_RESPONSE_TIME_MS,
+      cacheHitRate: v.TARGET_CACHE_HIT_RATE,
+      memoryUsageMb: v.TARGET_MEMORY_USAGE_MB,
+    },
+    monitoring: {
+      prometheusEnabled: v.ENABLE_PROMETHEUS,
+      prometheusPort: v.PROMETHEUS_PORT,
+      performanceMonitoring: v.ENABLE_PERFORMANCE_MONITORING,
+      performanceOptimization: v.ENABLE_PERFORMANCE_OPTIMIZATION,
+    },
+    providers: {
+      openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL },
+      anthropic: { apiKey: v.ANTHROPIC_API_KEY, baseUrl: v.ANTHROPIC_BASE_URL },
+    },
+  };
+}
+
+/** A config for tests: embedded defaults with overrides applied on top of an env map. */
+export function testConfig(env: Env = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ...env });
+}
+
+/** Strips the password from a connection URL so it can be printed. */
+export function redactUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const u = new URL(raw);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

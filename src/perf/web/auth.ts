@@ -1,0 +1,112 @@
+/**
+ * API-key authentication by route class.
+ *
+ * Keys are never compared as strings: each configured key is hashed once at start-up (SHA-256),
+ * and a presented key is hashed and looked up by digest. The lookup touches only the digest, so
+ * its timing says nothing about the secret, and it stays O(1) however many keys are configured.
+ * The principal's id is a short digest prefix: safe to log, to label metrics with and to use as
+ * a tenant in cache keys.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+
+export type PrincipalKind = 'anonymous' | 'client' | 'admin';
+
+export interface Principal {
+  kind: PrincipalKind;
+  /** `anonymous`, or `key_` + 12 hex characters of the key's SHA-256. */
+  id: string;
+}
+
+export interface AuthOptions {
+  clientKeys: readonly string[];
+  adminKey?: string | undefined;
+  /** Path prefixes that need a client or admin key. @default ['/v1/'] */
+  clientPrefixes?: readonly string[];
+  /** Path prefixes (or exact paths) that need the admin key. @default ['/admin', '/metrics'] */
+  adminPrefixes?: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+const kPrincipal = Symbol('principal');
+const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', id: 'anonymous' });
+
+function digest(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** Reads a key from `Authorization: Bearer KEY` or `x-api-key: KEY`. */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const space = header.indexOf(' ');
+    if (space > 0 && header.slice(0, space).toLowerCase() === 'bearer') return header.slice(space + 1).trim();
+    return undefined;
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}
+
+function matches(path: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) {
+    if (path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`) || path.startsWith(`${p}?`)) return true;
+  }
+  return false;
+}
+
+export function installAuth(app: FastifyInstance, options: AuthOptions): void {
+  const principals = new Map<string, Principal>();
+  for (const key of options.clientKeys) {
+    const d = digest(key);
+    principals.set(d, { kind: 'client', id: `key_${d.slice(0, 12)}` });
+  }
+  if (options.adminKey !== undefined) {
+    const d = digest(options.adminKey);
+    principals.set(d, { kind: 'admin', id: `key_${d.slice(0, 12)}` });
+  }
+  const enabled = principals.size > 0;
+  const clientPrefixes = options.clientPrefixes ?? ['/v1/'];
+  const adminPrefixes = options.adminPrefixes ?? ['/admin', '/metrics'];
+  const adminConfigured = options.adminKey !== undefined;
+
+  // Fastify forbids object defaults on decorators (they would be shared between requests), so the
+  // default principal comes from a getter and each authenticated request stores its own.
+  app.decorateRequest('principal', {
+    getter(this: FastifyRequest & { [kPrincipal]?: Principal }) {
+      return this[kPrincipal] ?? ANONYMOUS;
+    },
+    setter(this: FastifyRequest & { [kPrincipal]?: Principal }, value: Principal) {
+      this[kPrincipal] = value;
+    },
+  });
+  if (!enabled) return;
+
+  app.addHook('onRequest', async (request) => {
+    const url = request.url;
+    const needsAdmin = matches(url, adminPrefixes);
+    if (!needsAdmin && !matches(url, clientPrefixes)) return;
+    const key = presentedKey(request);
+    const principal = key === undefined || key === '' ? undefined : principals.get(digest(key));
+    if (principal === undefined) {
+      throw new UnauthorizedError(
+        key === undefined || key === ''
+          ? 'this route needs an API key: send Authorization: Bearer <key>'
+          : 'the API key is not valid',
+      );
+    }
+    if (needsAdmin && principal.kind !== 'admin') {
+      throw new ForbiddenError(
+        adminConfigured
+          ? 'this route needs the admin key (ADMIN_API_KEY)'
+          : 'this route needs the admin key, and none is configured: set ADMIN_API_KEY on the server',
+      );
+    }
+    request.principal = principal;
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * Builds the Fastify app from a config. Used by `main.ts` and by tests (through `app.inject()`).
+ * The app owns every resource it opens and closes them in its `onClose` hooks.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import pg from 'pg';
+import type { DestinationStream } from 'pino';
+import { type Config, redactUrl } from './config.ts';
+import { ShuttingDownError } from './perf/errors.ts';
+import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
+import {
+  type ClusterMetrics,
+  createClusterMetrics,
+  createMetricsRegistry,
+  type MetricsRegistry,
+} from './perf/metrics/index.ts';
+import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
+import {
+  genRequestId,
+  installAuth,
+  installErrorHandling,
+  installHttpMetrics,
+  sendError,
+} from './perf/web/index.ts';
+import { registerSystemRoutes } from './platform/api/index.ts';
+
+export const VERSION = '0.1.0';
+
+/** What runs where, for the start-up banner and the admin view. */
+export interface Part {
+  name: string;
+  summary: string;
+}
+
+export interface Versus {
+  config: Config;
+  metrics: MetricsRegistry;
+  clusterMetrics: ClusterMetrics;
+  health: HealthChecks;
+  redis: Redis | undefined;
+  parts: Part[];
+  /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
+  closing: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    versus: Versus;
+  }
+}
+
+export interface BuildOptions {
+  /** Where logs go (tests capture them). @default stdout */
+  logStream?: DestinationStream;
+  /** Metrics registry to register into. @default a new one */
+  metrics?: MetricsRegistry;
+}
+
+/** Paths pino must never print: keys and credentials in headers or in logged objects. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  '*.apiKey',
+  '*.api_key',
+  '*.password',
+  '*.authorization',
+];
+
+/** Request logs at debug: at info, two lines per request cost more than the request itself. */
+class QuietLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    error: Error | undefined,
+    _req: unknown,
+    reply: { log: FastifyBaseLogger; statusCode: number; elapsedTime: number },
+  ): void {
+    if (error !== undefined) return; // the error handler logged it with context
+    reply.log.debug({ status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+  }
+  override routeNotFound(): void {}
+}
+
+export async function buildServer(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.server.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    logController: new QuietLogController(),
+    genReqId: genRequestId,
+    requestIdHeader: false,
+    bodyLimit: config.server.bodyLimitBytes,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 72_000,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  // JSON only: text/plain bodies get 415 like every other non-JSON type.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = options.metrics ?? createMetricsRegistry();
+  const health = createHealthChecks();
+  const versus: Versus = {
+    config,
+    metrics,
+    clusterMetrics: createClusterMetrics(metrics.registry),
+    health,
+    redis: undefined,
+    parts: [],
+    closing: false,
+  };
+  app.decorate('versus', versus);
+
+  installErrorHandling(app);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    if (versus.closing && !request.url.startsWith('/health')) {
+      reply.header('connection', 'close');
+      sendError(reply, new ShuttingDownError('the server is shutting down; retry on another instance'));
+      return;
+    }
+    done();
+  });
+  installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
+  installHttpMetrics(app, metrics);
+
+  if (config.redis.url !== undefined) {
+    const redis = createRedisClient(config.redis.url, {
+      name: 'versus',
+      onError: (err) =>
+        app.log.warn({ err: { message: err.message } }, 'redis connection problem; serving without it'),
+    });
+    versus.redis = redis;
+    health.add('redis', () => pingRedis(redis));
+    app.addHook('onClose', () => closeRedis(redis));
+  }
+  versus.parts.push({
+    name: 'cache',
+    summary:
+      config.redis.url === undefined
+        ? `memory only (${config.cache.memoryMaxSize} entries); set REDIS_URL to add the Redis tier (tiered cache: not yet available)`
+        : `memory + Redis at ${redactUrl(config.redis.url)} (tiered cache: not yet available)`,
+  });
+
+  if (config.database.url !== undefined) {
+    const url = config.database.url;
+    health.add('database', async () => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+      await client.connect();
+      try {
+        await client.query('SELECT 1');
+      } finally {
+        await client.end();
+      }
+    });
+    versus.parts.push({
+      name: 'database',
+      summary: `PostgreSQL at ${redactUrl(url)} (pooled database layer: not yet available)`,
+    });
+  } else {
+    versus.parts.push({
+      name: 'database',
+      summary: `PGlite under ${config.database.dataDir} (embedded database: not yet available)`,
+    });
+  }
+  versus.parts.push({ name: 'providers', summary: 'built-in mock provider (not yet available)' });
+
+  registerSystemRoutes(app);
+  return app;
+}

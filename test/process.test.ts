@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gracefulClose } from '../src/lifecycle.ts';
+import { testApp } from './helpers/app.ts';
+import { freePort } from './helpers/http.ts';
+import { get, type Started, startMain } from './helpers/process.ts';
+import { DATABASE_URL, hasPostgres } from './helpers/services.ts';
+
+let started: Started | undefined;
+afterEach(() => {
+  if (started && started.child.exitCode === null) started.child.kill('SIGKILL');
+  started = undefined;
+});
+
+async function slowApp(delayMs: number): Promise<{ app: FastifyInstance; port: number }> {
+  const { app } = await testApp({}, (a) => {
+    a.get('/slow', async () => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      return { done: true };
+    });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return { app, port: typeof address === 'object' && address ? address.port : 0 };
+}
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish, then refuses new connections', async () => {
+    const { app, port } = await slowApp(400);
+    const inflight = get(port, '/slow');
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = gracefulClose(app, 5000);
+    const res = await inflight;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ done: true });
+    const result = await closing;
+    expect(result.forced).toBe(false);
+    expect(result.ms).toBeGreaterThanOrEqual(200);
+    await expect(get(port, '/health')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('cuts requests that outlive the deadline', async () => {
+    const { app, port } = await slowApp(5000);
+    const inflight = get(port, '/slow').then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const result = await gracefulClose(app, 200);
+    expect(result.forced).toBe(true);
+    expect(await inflight).toBe('cut');
+  });
+
+  it('exits 0 on SIGTERM and prints the start-up banner', async () => {
+    const port = await freePort();
+    started = await startMain({ PORT: String(port) });
+    expect(started.stdout()).toContain(`listening on http://127.0.0.1:${port}`);
+    expect(started.stdout()).toMatch(/auth +off/);
+    expect((await get(port, '/health')).status).toBe(200);
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('prometheus port', () => {
+  it('serves the same metrics without auth on PROMETHEUS_PORT', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    started = await startMain({
+      PORT: String(port),
+      ENABLE_PROMETHEUS: 'true',
+      PROMETHEUS_PORT: String(metricsPort),
+      API_KEYS: 'client-key-abcdefghijkl',
+      ADMIN_API_KEY: 'admin-key-abcdefghijklm',
+      HOST: '127.0.0.1',
+    });
+    await get(port, '/health');
+    expect((await get(port, '/metrics')).status).toBe(401);
+    const res = await get(metricsPort, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} 1/,
+    );
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(0);
+  });
+});
+
+describe.runIf(hasPostgres)('cluster mode', () => {
+  it('runs two workers that both serve, and /metrics aggregates them', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    started = await startMain({
+      PORT: String(port),
+      WEB_CONCURRENCY: '2',
+      DATABASE_URL: DATABASE_URL ?? '',
+      ENABLE_PROMETHEUS: 'true',
+      PROMETHEUS_PORT: String(metricsPort),
+    });
+    expect(started.stdout()).toContain('2 workers');
+    const workers = new Set<number>();
+    let requests = 0;
+    const deadline = Date.now() + 15_000;
+    // Both workers must be listening before connections spread; keep asking until both answered.
+    while ((workers.size < 2 || requests < 20) && Date.now() < deadline) {
+      const res = await get(port, '/health');
+      expect(res.status).toBe(200);
+      workers.add(JSON.parse(res.body).worker);
+      requests++;
+    }
+    expect(workers.size).toBe(2);
+    for (const source of [port, metricsPort]) {
+      const text = (await get(source, '/metrics')).body;
+      const match = text.match(
+        /http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} (\d+)/,
+      );
+      expect(Number(match?.[1])).toBe(requests);
+    }
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(0);
+  });
+});
+
+describe('runtime', () => {
+  it('runs on the Node 24 pinned in devDependencies', () => {
+    expect(process.versions.node.split('.')[0]).toBe('24');
+  });
+});

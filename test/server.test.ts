@@ -1,0 +1,253 @@
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testApp } from './helpers/app.ts';
+import { DATABASE_URL, hasPostgres, hasRedis, REDIS_URL } from './helpers/services.ts';
+
+const CLIENT_KEY = 'client-key-abcdefghijkl';
+const ADMIN_KEY = 'admin-key-abcdefghijklm';
+const KEYS = { API_KEYS: CLIENT_KEY, ADMIN_API_KEY: ADMIN_KEY };
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+function echoRoutes(a: FastifyInstance) {
+  a.post('/v1/echo', async (request) => ({ body: request.body }));
+  a.get('/v1/things/:id', async (request) => ({ id: (request.params as { id: string }).id }));
+  a.get('/admin/ping', async () => ({ ok: true }));
+  a.get('/v1/boom', async () => {
+    throw new Error('database password is hunter2');
+  });
+}
+
+describe('error format', () => {
+  it('404 for an unknown route', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const res = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: 'no route for GET /v1/nothing-here' },
+    });
+  });
+
+  it('400 INVALID_JSON for a malformed body', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('INVALID_JSON');
+    expect(res.json().error.message).toMatch(/not valid JSON/);
+  });
+
+  it('413 PAYLOAD_TOO_LARGE above the body limit (1 MiB by default)', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const big = JSON.stringify({ s: 'x'.repeat(1024 * 1024) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: big,
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+    const ok = await app.inject({ method: 'POST', url: '/v1/echo', payload: { s: 'x'.repeat(1000) } });
+    expect(ok.statusCode).toBe(200);
+  });
+
+  it('415 UNSUPPORTED_MEDIA_TYPE for a body that is not JSON, text/plain included', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/echo',
+        headers: { 'content-type': type },
+        payload: 'a=1',
+      });
+      expect(res.statusCode).toBe(415);
+      expect(res.json()).toEqual({
+        error: {
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message: 'the request body must be JSON: send it with content-type: application/json',
+        },
+      });
+    }
+  });
+
+  it('500 INTERNAL_ERROR hides the cause from the client and logs it with the request id', async () => {
+    let logs: () => string;
+    ({ app, logs } = await testApp({ LOG_LEVEL: 'info' }, echoRoutes));
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/boom',
+      headers: { 'x-request-id': 'req-boom-1' },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error.code).toBe('INTERNAL_ERROR');
+    expect(res.body).not.toContain('hunter2');
+    expect(res.json().error.message).toContain('req-boom-1');
+    expect(logs()).toContain('"reqId":"req-boom-1"');
+  });
+});
+
+describe('request ids', () => {
+  it('echoes a sane x-request-id and generates one otherwise', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const given = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123_x.y:z' } });
+    expect(given.headers['x-request-id']).toBe('abc-123_x.y:z');
+    const generated = await app.inject({ url: '/health' });
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const unsafe = await app.inject({ url: '/health', headers: { 'x-request-id': 'a b<script>' } });
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps the request id on error replies', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const res = await app.inject({ url: '/nope', headers: { 'x-request-id': 'err-id-7' } });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['x-request-id']).toBe('err-id-7');
+  });
+});
+
+describe('auth', () => {
+  it('leaves every route open when no keys are configured', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    for (const url of ['/health', '/v1/things/1', '/admin/ping', '/metrics']) {
+      expect((await app.inject({ url })).statusCode).toBe(200);
+    }
+  });
+
+  it('keeps /health open when keys are configured', async () => {
+    ({ app } = await testApp(KEYS, echoRoutes));
+    expect((await app.inject({ url: '/health' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/health/ready' })).statusCode).toBe(200);
+  });
+
+  it('needs a client or admin key on /v1/*', async () => {
+    ({ app } = await testApp(KEYS, echoRoutes));
+    const none = await app.inject({ url: '/v1/things/1' });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe('UNAUTHORIZED');
+    const wrong = await app.inject({
+      url: '/v1/things/1',
+      headers: { authorization: 'Bearer wrong-key-abcdefghijk' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().error.message).toBe('the API key is not valid');
+    const client = await app.inject({
+      url: '/v1/things/1',
+      headers: { authorization: `Bearer ${CLIENT_KEY}` },
+    });
+    expect(client.statusCode).toBe(200);
+    const admin = await app.inject({
+      url: '/v1/things/1',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(admin.statusCode).toBe(200);
+    const header = await app.inject({ url: '/v1/things/1', headers: { 'x-api-key': CLIENT_KEY } });
+    expect(header.statusCode).toBe(200);
+  });
+
+  it('needs the admin key on /admin/* and /metrics', async () => {
+    ({ app } = await testApp(KEYS, echoRoutes));
+    for (const url of ['/admin/ping', '/metrics']) {
+      expect((await app.inject({ url })).statusCode).toBe(401);
+      const client = await app.inject({ url, headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+      expect(client.statusCode).toBe(403);
+      expect(client.json().error.code).toBe('FORBIDDEN');
+      expect((await app.inject({ url, headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBe(
+        200,
+      );
+    }
+  });
+
+  it('closes admin routes when only client keys are configured, and says why', async () => {
+    ({ app } = await testApp({ API_KEYS: CLIENT_KEY }, echoRoutes));
+    const res = await app.inject({ url: '/admin/ping', headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.message).toContain('set ADMIN_API_KEY');
+  });
+
+  it('does not match look-alike paths', async () => {
+    ({ app } = await testApp(KEYS, (a) => {
+      a.get('/administrator', async () => ({ open: true }));
+    }));
+    expect((await app.inject({ url: '/administrator' })).statusCode).toBe(200);
+  });
+
+  it('never writes a key to the logs', async () => {
+    let logs: () => string;
+    ({ app, logs } = await testApp({ ...KEYS, LOG_LEVEL: 'trace' }, echoRoutes));
+    await app.inject({ url: '/v1/things/1', headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+    await app.inject({ url: '/v1/boom', headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+    await app.inject({ url: '/v1/things/1', headers: { authorization: 'Bearer wrong-key-abcdefghijk' } });
+    const text = logs();
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).not.toContain(CLIENT_KEY);
+    expect(text).not.toContain(ADMIN_KEY);
+    expect(text).not.toContain('wrong-key-abcdefghijk');
+  });
+});
+
+describe('metrics', () => {
+  it('labels http_request_duration_seconds by route pattern, never by raw URL', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    await app.inject({ url: '/v1/things/123' });
+    await app.inject({ url: '/v1/things/456' });
+    await app.inject({ url: '/v1/unknown/789' });
+    const text = (await app.inject({ url: '/metrics' })).body;
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/v1\/things\/:id",status="200"\} 2/,
+    );
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} 1/,
+    );
+    expect(text).not.toMatch(/route="[^"]*(123|456|789)/);
+    expect(text).not.toContain('/v1/unknown');
+    // Default Node metrics are registered too.
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+});
+
+describe('health', () => {
+  it('GET /health answers liveness', async () => {
+    ({ app } = await testApp());
+    const res = await app.inject({ url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'ok', pid: process.pid });
+  });
+
+  it('GET /health/ready answers 503 naming the dependency that failed', async () => {
+    ({ app } = await testApp({ REDIS_URL: 'redis://127.0.0.1:1' }));
+    const res = await app.inject({ url: '/health/ready' });
+    expect(res.statusCode).toBe(503);
+    const body = res.json();
+    expect(body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(body.error.message).toMatch(/^not ready: redis: /);
+    expect(body.error.failed).toEqual(['redis']);
+  });
+
+  it.runIf(hasRedis && hasPostgres)(
+    'GET /health/ready is ready when Redis and PostgreSQL answer',
+    async () => {
+      ({ app } = await testApp({ REDIS_URL: REDIS_URL ?? '', DATABASE_URL: DATABASE_URL ?? '' }));
+      // The Redis client connects in the background; readiness follows once it has.
+      let res = await app.inject({ url: '/health/ready' });
+      for (let i = 0; i < 40 && res.statusCode !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await app.inject({ url: '/health/ready' });
+      }
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        status: 'ready',
+        checks: { redis: { status: 'ok' }, database: { status: 'ok' } },
+      });
+    },
+  );
+});
