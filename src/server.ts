@@ -18,8 +18,13 @@ import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/red
 import {
   genRequestId,
   installAuth,
+  installBatch,
+  installCompression,
   installErrorHandling,
+  installHttpCache,
   installHttpMetrics,
+  installLoadShedding,
+  installRateLimit,
   sendError,
 } from './perf/web/index.ts';
 import { registerSystemRoutes } from './platform/api/index.ts';
@@ -125,6 +130,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     }
     done();
   });
+  // Before auth: an overloaded instance should not spend CPU hashing keys for requests it sheds.
+  installLoadShedding(app, {
+    maxEventLoopDelayMs: config.web.loadShedEventLoopDelayMs,
+    maxRssBytes: config.web.loadShedRssMb * 2 ** 20,
+    metrics,
+  });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
 
@@ -138,6 +149,20 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
+  installRateLimit(app, {
+    limit: config.web.rateLimitRequests,
+    windowMs: config.web.rateLimitWindowMs,
+    redis: versus.redis,
+    metrics,
+  });
+  // ETag before compression: onSend hooks run in registration order and the ETag is computed on
+  // the identity body.
+  installHttpCache(app);
+  installCompression(app, {
+    enabled: config.monitoring.performanceOptimization,
+    threshold: config.web.compressionThresholdBytes,
+    metrics,
+  });
   versus.parts.push({
     name: 'cache',
     summary:
@@ -170,5 +195,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   versus.parts.push({ name: 'providers', summary: 'built-in mock provider (not yet available)' });
 
   registerSystemRoutes(app);
+  installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
   return app;
 }
