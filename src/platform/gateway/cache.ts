@@ -7,7 +7,6 @@
  * Identical cacheable requests in flight share one upstream call.
  */
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { CompletionParams, FinishReason, Usage } from '../providers/index.ts';
 
 /** What the cache stores: enough to answer as JSON or to replay as a stream. */
@@ -93,19 +92,4 @@ export class Coalescer {
       },
     };
   }
-}
-
-/**
- * A memory-only store for servers built without the tiered cache: an LRU bounded by entries,
- * with per-entry TTL.
- */
-export function createMemoryResponseStore(maxEntries: number): ResponseStore {
-  const lru = new LRUCache<string, object>({ max: maxEntries, ttlAutopurge: false });
-  return {
-    get: (key) => Promise.resolve(lru.get(key)),
-    set(key, value, options) {
-      lru.set(key, value as object, { ttl: options.ttl });
-      return Promise.resolve();
-    },
-  };
 }

@@ -1,4 +1,4 @@
-export { type CachedCompletion, createMemoryResponseStore, type ResponseStore } from './cache.ts';
+export type { CachedCompletion, ResponseStore } from './cache.ts';
 export { UnknownModelError } from './errors.ts';
 export type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
 export { type GatewayOptions, registerGatewayRoutes } from './routes.ts';
