@@ -157,6 +157,9 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     } catch {
       return json(res, 400, errorBody(protocol, 400, 'the body is not valid JSON'));
     }
+    if (protocol === 'anthropic' && req.headers['anthropic-version'] === undefined) {
+      return json(res, 400, errorBody(protocol, 400, 'the anthropic-version header is required'));
+    }
     const call = parseCall(protocol, body);
     if (typeof call === 'string') return json(res, 400, errorBody(protocol, 400, call));
     const config = models.get(call.model);
