@@ -40,19 +40,34 @@ export interface Transition {
 
 const NEVER = new AbortController().signal;
 
+/**
+ * The attempt's context. Its deadline is registered only when the attempt reads `signal`: a
+ * cooperative timeout can only reach an attempt that listens, so an attempt that never asks
+ * costs no registration at all.
+ */
 class AttemptContextImpl implements AttemptContext {
-  readonly #entry: Attempt | undefined;
-  readonly #caller: AbortSignal | undefined;
   readonly attempt: number;
-  constructor(attempt: number, entry: Attempt | undefined, caller: AbortSignal | undefined) {
+  readonly #deadlines: Deadlines | undefined;
+  readonly #caller: AbortSignal | undefined;
+  entry: Attempt | undefined;
+  #signal: AbortSignal | undefined;
+
+  constructor(attempt: number, deadlines: Deadlines | undefined, caller: AbortSignal | undefined) {
     this.attempt = attempt;
-    this.#entry = entry;
+    this.#deadlines = deadlines;
     this.#caller = caller;
   }
+
   get signal(): AbortSignal {
-    const own = this.#entry?.signal;
-    if (own === undefined) return this.#caller ?? NEVER;
-    return this.#caller === undefined ? own : AbortSignal.any([own, this.#caller]);
+    if (this.#signal !== undefined) return this.#signal;
+    if (this.#deadlines === undefined) {
+      this.#signal = this.#caller ?? NEVER;
+    } else {
+      this.entry = this.#deadlines.start(this.attempt);
+      const own = this.entry.signal;
+      this.#signal = this.#caller === undefined ? own : AbortSignal.any([own, this.#caller]);
+    }
+    return this.#signal;
   }
 }
 
@@ -192,25 +207,28 @@ export class ServicePolicy {
     }
   }
 
-  async #attempt<T>(
-    fn: (ctx: AttemptContext) => Promise<T>,
-    attempt: number,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    const entry = this.#deadlines?.start(attempt);
-    try {
-      return await fn(new AttemptContextImpl(attempt, entry, signal));
-    } catch (err) {
-      if (entry?.expired === true && signal?.aborted !== true) {
-        throw new UpstreamTimeoutError(
-          `${this.name} did not answer within ${this.options.timeoutMs} ms (attempt ${attempt})`,
-          { cause: err },
-        );
-      }
-      throw err;
-    } finally {
-      if (entry !== undefined) this.#deadlines?.finish(entry);
-    }
+  #attempt<T>(fn: (ctx: AttemptContext) => Promise<T>, attempt: number, signal?: AbortSignal): Promise<T> {
+    const ctx = new AttemptContextImpl(attempt, this.#deadlines, signal);
+    const pending = fn(ctx);
+    const entry = ctx.entry;
+    // The attempt did not take the signal (synchronously, as every HTTP call does): nothing to time.
+    if (entry === undefined) return pending;
+    return pending.then(
+      (value) => {
+        this.#deadlines?.finish(entry);
+        return value;
+      },
+      (err: unknown) => {
+        this.#deadlines?.finish(entry);
+        if (entry.expired && signal?.aborted !== true) {
+          throw new UpstreamTimeoutError(
+            `${this.name} did not answer within ${this.options.timeoutMs} ms (attempt ${attempt})`,
+            { cause: err },
+          );
+        }
+        throw err;
+      },
+    );
   }
 
   #kind(err: unknown): FailureKind {
