@@ -51,7 +51,17 @@ console.log(
 );
 const started = performance.now();
 
+// The mock provider in its own process, as a real provider would be: its CPU and memory are not
+// the gateway's. `mock/long` answers with ~10 KB of JSON, the body size the compression goal uses.
+const mock = await startTarget('mock', 'src/platform/providers/mock/main.ts', {}, '/admin/models');
+const created = await fetch(`${mock.url}/admin/models/long`, {
+  method: 'PUT',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ latencyMs: 20, jitterMs: 5, answerTokens: 1600 }),
+});
+if (!created.ok) throw new Error(`the mock provider refused the long model: ${await created.text()}`);
 const versus = await startTarget('versus', 'src/main.ts', {
+  MOCK_PROVIDER_URL: `${mock.url}/v1`,
   API_KEYS: API_KEY,
   // The limiter runs on every request and never rejects: its cost is in the figures.
   RATE_LIMIT_REQUESTS: '1000000000',
@@ -100,6 +110,7 @@ try {
 } finally {
   await versus.stop();
   await bare.stop();
+  await mock.stop();
 }
 
 const anchorOf = (connections: number) =>
@@ -119,7 +130,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` with embedded defaults, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` with embedded defaults and the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on.`,
   '',
   table(
     [
