@@ -137,3 +137,21 @@ describe('POST /v1/batch over real chat completions', () => {
     expect(stats() - before).toBe(2);
   });
 });
+
+describe('GET /v1/models caching headers', () => {
+  it('is cacheable for a minute and revalidates with 304', async () => {
+    const { app } = await testApp();
+    try {
+      const first = await app.inject({ url: '/v1/models' });
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['cache-control']).toBe('private, max-age=60');
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^W\//);
+      const again = await app.inject({ url: '/v1/models', headers: { 'if-none-match': etag } });
+      expect(again.statusCode).toBe(304);
+      expect(again.payload).toBe('');
+    } finally {
+      await app.close();
+    }
+  });
+});
