@@ -293,6 +293,13 @@ export function cacheContract(
           code: 'CACHE_INVALID_OPTION',
         });
         expect(() => cache.namespace('a b')).toThrow(/namespace/);
+        // Keys starting with NUL are reserved for namespaced entries: no way into another namespace.
+        await cache.namespace('a').set('k', 'secret');
+        await expect(cache.get('\0a\0k')).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        await expect(cache.set('\0a\0k', 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        await expect(cache.get(42 as unknown as string)).rejects.toMatchObject({
+          code: 'CACHE_INVALID_OPTION',
+        });
         expect(() => createCache({ ttl: 'soon' })).toThrow(/ttl/);
         expect(() => createCache({ l1: { maxEntries: 0 } })).toThrow(/maxEntries/);
       });

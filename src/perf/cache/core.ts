@@ -24,6 +24,7 @@ import { toMs } from './duration.ts';
 import { clock, type Entry, makeEntry } from './entry.ts';
 import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
 import { Events } from './events.ts';
+import { Keys } from './keys.ts';
 import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
@@ -48,6 +49,7 @@ export class CacheCore {
   readonly counts: Counts = createCounts();
   readonly tags: TagState;
   readonly events: Events;
+  readonly keys: Keys;
   #inflight = new Map<string, Run>();
   #background = new Set<Promise<unknown>>();
   #warmers: Warmers;
@@ -57,6 +59,7 @@ export class CacheCore {
 
   constructor(o: Resolved) {
     this.o = o;
+    this.keys = new Keys(o.name);
     this.l1 = createL1(o.maxEntries, o.maxBytes, o.sizeOf ?? defaultSizeOf, this.counts);
     this.tags = new TagState(clock());
     this.events = new Events((err) => this.o.logger?.warn({ err }, 'cache event listener threw'));
@@ -72,6 +75,7 @@ export class CacheCore {
     if (o.redis !== undefined) {
       this.#remote = new Remote({
         o,
+        keys: this.keys,
         l1: this.l1,
         tags: this.tags,
         counts: this.counts,
@@ -105,12 +109,17 @@ export class CacheCore {
 
   hit(full: string): void {
     this.counts[L1_HIT]!++;
-    if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l1' });
+    if (this.events.hot) this.hitEvent(full);
+  }
+
+  /** Events name keys as Redis does (`<name>[/<ns>]::<key>`), readable and unambiguous. */
+  hitEvent(full: string, layer: 'l1' | 'l2' = 'l1'): void {
+    this.events.emit('hit', { key: this.keys.redis(full), layer });
   }
 
   #miss(full: string): void {
     this.counts[L1_MISS]!++;
-    if (this.events.hot) this.events.emit('miss', { key: full });
+    if (this.events.hot) this.events.emit('miss', { key: this.keys.redis(full) });
   }
 
   /** get() after the inline L1 check failed: tagged or expired entries, misses. */
@@ -129,7 +138,7 @@ export class CacheCore {
     if (this.#remote === undefined) return undefined;
     const remote = await this.#remote.read(full);
     if (remote && this.state(remote, Date.now()) === FRESH) {
-      if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+      if (this.events.hot) this.hitEvent(full, 'l2');
       return remote.value;
     }
     return undefined;
@@ -166,7 +175,7 @@ export class CacheCore {
       if (remote) {
         const s = this.state(remote, Date.now());
         if (s === FRESH) {
-          if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+          if (this.events.hot) this.hitEvent(full, 'l2');
           return remote.value;
         }
         if (s === STALE && (stale === undefined || remote.createdAt > stale.createdAt)) stale = remote;
@@ -278,7 +287,7 @@ export class CacheCore {
       },
       'cache refresh failed; serving the stale value',
     );
-    this.events.emit('error', { key: full, source: 'factory', error });
+    this.events.emit('error', { key: this.keys.redis(full), source: 'factory', error });
     if (this.o.graceBackoff > 0) {
       const now = clock();
       const until = now + this.o.graceBackoff;
@@ -296,14 +305,14 @@ export class CacheCore {
     if (softTimeout === 0) {
       // The refresh goes on in the background; #afterFailure handles its failure.
       run.promise.catch(() => {});
-      this.events.emit('stale', { key: full, reason: 'revalidating' });
+      this.events.emit('stale', { key: this.keys.redis(full), reason: 'revalidating' });
       return Promise.resolve(stale.value);
     }
     return new Promise((resolve) => {
       let answered = false;
       const timer = setTimeout(() => {
         answered = true;
-        this.events.emit('stale', { key: full, reason: 'soft-timeout' });
+        this.events.emit('stale', { key: this.keys.redis(full), reason: 'soft-timeout' });
         resolve(stale.value);
       }, softTimeout);
       run.promise.then(
@@ -314,7 +323,7 @@ export class CacheCore {
         () => {
           clearTimeout(timer);
           if (answered) return;
-          this.events.emit('stale', { key: full, reason: 'factory-error' });
+          this.events.emit('stale', { key: this.keys.redis(full), reason: 'factory-error' });
           resolve(stale.value);
         },
       );
@@ -351,10 +360,10 @@ export class CacheCore {
     await this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
   }
 
-  async delete(fulls: string[]): Promise<void> {
+  async delete(fulls: string[], keys: readonly string[]): Promise<void> {
     this.#open();
+    for (const key of keys) checkKey(key);
     for (const full of fulls) {
-      checkKey(full.slice(full.indexOf('::') + 2));
       this.l1.delete(full);
       this.#remote?.touch(full);
       this.counts[L1_DELETE]!++;
@@ -371,7 +380,9 @@ export class CacheCore {
 
   async clear(nsPath: string): Promise<void> {
     this.#open();
-    deletePrefixed(this.l1, [`${nsPath}::`, `${nsPath}/`]);
+    const prefixes = this.keys.l1Prefixes(nsPath);
+    if (prefixes === undefined) this.l1.clear();
+    else deletePrefixed(this.l1, prefixes);
     this.counts[L1_CLEAR]!++;
     await this.#remote?.clear(nsPath);
   }

@@ -18,6 +18,7 @@ import {
   LOCK_WAITED,
 } from './counters.ts';
 import type { Entry } from './entry.ts';
+import type { Keys } from './keys.ts';
 import { deletePrefixed, type L1 } from './l1.ts';
 import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
@@ -26,6 +27,7 @@ import type { TagState } from './tags.ts';
 
 export interface RemoteDeps {
   o: Resolved;
+  keys: Keys;
   l1: L1;
   tags: TagState;
   counts: Counts;
@@ -95,7 +97,7 @@ export class Remote {
     const epoch = this.#epoch;
     this.#lookups++;
     try {
-      const e = await this.l2.get(full);
+      const e = await this.l2.get(this.#d.keys.redis(full));
       if (e === null) return null;
       if (e === undefined) {
         this.#d.counts[L2_MISS]!++;
@@ -127,14 +129,16 @@ export class Remote {
 
   /** Writes to Redis, then tells other instances (same connection: Redis applies them in order). */
   write(full: string, entry: Entry): Promise<boolean> {
-    const p = this.l2.set(full, entry);
-    this.#announce(full);
+    const key = this.#d.keys.redis(full);
+    const p = this.l2.set(key, entry);
+    this.#announce(key);
     return p;
   }
 
   async delete(fulls: string[]): Promise<void> {
-    const p = this.l2.delete(fulls);
-    for (const full of fulls) this.#announce(full);
+    const keys = fulls.map((f) => this.#d.keys.redis(f));
+    const p = this.l2.delete(keys);
+    for (const key of keys) this.#announce(key);
     await p;
   }
 
@@ -162,8 +166,8 @@ export class Remote {
     return true;
   }
 
-  /** Keys written in one tick leave in one bus message. */
-  #announce(full: string): void {
+  /** Redis keys written in one tick leave in one bus message. */
+  #announce(key: string): void {
     if (this.bus === undefined) return;
     if (this.#pendingKeys === undefined) {
       this.#pendingKeys = [];
@@ -173,7 +177,7 @@ export class Remote {
         void this.#publish({ k });
       });
     }
-    this.#pendingKeys.push(full);
+    this.#pendingKeys.push(key);
   }
 
   #publish(message: BusMessage): Promise<boolean> {
@@ -185,13 +189,17 @@ export class Remote {
     const d = this.#d;
     d.counts[BUS_RECEIVE]!++;
     if ('k' in m) {
-      for (const full of m.k) {
+      for (const key of m.k) {
+        const full = d.keys.l1(key);
+        if (full === undefined) continue;
         d.l1.delete(full);
         this.touch(full);
       }
     } else if ('c' in m) {
       this.#clearEpoch = ++this.#epoch;
-      deletePrefixed(d.l1, [`${m.c}::`, `${m.c}/`]);
+      const prefixes = d.keys.l1Prefixes(m.c);
+      if (prefixes === undefined) d.l1.clear();
+      else deletePrefixed(d.l1, prefixes);
       d.counts[L1_CLEAR]!++;
     } else {
       for (const tag of m.t) d.tags.apply(tag, m.d === 1 ? 'delete' : 'expire', m.a);
@@ -205,7 +213,7 @@ export class Remote {
    */
   async lock(full: string, signal: AbortSignal): Promise<LockResult> {
     const { o, l1 } = this.#d;
-    const key = `${o.name}!lock:${full}`;
+    const key = `${o.name}!lock:${this.#d.keys.redis(full)}`;
     const token = randomUUID();
     const deadline = Date.now() + o.lock.ttl;
     let waited = false;
