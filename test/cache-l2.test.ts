@@ -274,7 +274,7 @@ describe.runIf(hasRedis)('with Redis', () => {
       chaos.mode = 'slow';
       chaos.delayMs = 300;
       expect(await cache.getOrSet('k', () => 'from source')).toBe('from source');
-      expect(cache.stats().counts.l2Errors).toBe(1);
+      expect(cache.stats().counts.l2Errors).toBeGreaterThanOrEqual(1);
     });
 
     it('drops its whole L1 when the bus subscription comes back after a loss', async () => {

@@ -10,7 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import { createCache } from '../../src/perf/cache/index.ts';
 import { bentoMemory, cacheManagerMemory } from '../lib/anchors.ts';
-import { opsPerSecond, Samples } from '../lib/micro.ts';
+import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -68,7 +68,7 @@ export const scenario: Scenario = {
     };
     const results = new Samples();
     for (let r = 0; r < runs; r++) {
-      for (const [name, [fn, ops]] of Object.entries(targets)) {
+      for (const [name, [fn, ops]] of rotated(Object.entries(targets), r)) {
         results.add(name, await opsPerSecond(fn, ops, 300));
       }
       log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);

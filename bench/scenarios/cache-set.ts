@@ -8,7 +8,7 @@
 import { createCache } from '../../src/perf/cache/index.ts';
 import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
 import { bentoTiered, cacheManagerMemory, dropPrefix } from '../lib/anchors.ts';
-import { opsPerSecond, Samples } from '../lib/micro.ts';
+import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -60,19 +60,12 @@ export const scenario: Scenario = {
       };
       const results = new Samples();
       for (let r = 0; r < runs; r++) {
-        for (const [label, [fn, ops]] of Object.entries(targets)) {
+        for (const [label, [fn, ops]] of rotated(Object.entries(targets), r)) {
           results.add(label, await opsPerSecond(fn, ops, 1000));
         }
-        log(
-          `  run ${r + 1}/${runs}: ${Object.entries(results)
-            .map(([n, v]) => `${n} ${human(v.at(-1)!)}`)
-            .join(', ')}`,
-        );
+        log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
       }
-      const m = Object.fromEntries(Object.entries(results).map(([n, v]) => [n, median(v)])) as Record<
-        string,
-        number
-      >;
+      const m = results.medians(median);
       const anchors = {
         raw: m['raw ioredis SET ×100']!,
         manager: m['cache-manager set ×100 (memory only)']!,

@@ -11,14 +11,10 @@ import {
   FACTORY_TIMEOUT,
   L1_CLEAR,
   L1_DELETE,
-  L1_EVICT,
   L1_HIT,
   L1_MISS,
   L1_SET,
   L1_STALE,
-  L2_GET_ERROR,
-  L2_HIT,
-  L2_MISS,
 } from './counters.ts';
 import { toMs } from './duration.ts';
 import { clock, type Entry, makeEntry } from './entry.ts';
@@ -29,6 +25,8 @@ import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
 import { Remote } from './remote.ts';
+import { raceStale, withHardTimeout } from './run.ts';
+import { statsOf } from './stats.ts';
 import { DEAD, TagState } from './tags.ts';
 import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
 import { Warmers } from './warmers.ts';
@@ -231,7 +229,10 @@ export class CacheCore {
       }
     })();
     const run: Run = { promise: work, controller };
-    const bounded = o.hardTimeout > 0 ? this.#withHardTimeout(work, o.hardTimeout, controller) : work;
+    const bounded =
+      o.hardTimeout > 0
+        ? withHardTimeout(work, o.hardTimeout, controller, () => this.counts[FACTORY_TIMEOUT]!++)
+        : work;
     run.promise = bounded.then(
       (value) => {
         this.counts[FACTORY_OK]!++;
@@ -247,29 +248,6 @@ export class CacheCore {
     );
     this.#inflight.set(full, run);
     return run;
-  }
-
-  #withHardTimeout(work: Promise<unknown>, ms: number, controller: AbortController): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.counts[FACTORY_TIMEOUT]!++;
-        const err = new CacheFactoryTimeoutError(
-          `the cache factory did not finish within its hard timeout of ${ms} ms and no stale value was available`,
-        );
-        controller.abort(err);
-        reject(err);
-      }, ms);
-      work.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
   }
 
   /**
@@ -302,32 +280,9 @@ export class CacheCore {
 
   #serveStale(full: string, run: Run, stale: Entry, softTimeout: number): Promise<unknown> {
     this.counts[L1_STALE]!++;
-    if (softTimeout === 0) {
-      // The refresh goes on in the background; #afterFailure handles its failure.
-      run.promise.catch(() => {});
-      this.events.emit('stale', { key: this.keys.redis(full), reason: 'revalidating' });
-      return Promise.resolve(stale.value);
-    }
-    return new Promise((resolve) => {
-      let answered = false;
-      const timer = setTimeout(() => {
-        answered = true;
-        this.events.emit('stale', { key: this.keys.redis(full), reason: 'soft-timeout' });
-        resolve(stale.value);
-      }, softTimeout);
-      run.promise.then(
-        (value) => {
-          clearTimeout(timer);
-          if (!answered) resolve(value);
-        },
-        () => {
-          clearTimeout(timer);
-          if (answered) return;
-          this.events.emit('stale', { key: this.keys.redis(full), reason: 'factory-error' });
-          resolve(stale.value);
-        },
-      );
-    });
+    return raceStale(run.promise, stale.value, softTimeout, (reason) =>
+      this.events.emit('stale', { key: this.keys.redis(full), reason }),
+    );
   }
 
   /** Writes L1 now and L2 (announced on the bus) in the returned promise, which never rejects. */
@@ -398,38 +353,11 @@ export class CacheCore {
   }
 
   stats(): CacheStats {
-    const c = this.counts;
-    const rate = (hits: number, misses: number) => hits / (hits + misses);
-    return {
-      name: this.o.name,
-      l1: {
-        entries: this.l1.size,
-        bytes: this.o.maxBytes === undefined ? undefined : this.l1.calculatedSize,
-        maxEntries: this.o.maxEntries,
-        maxBytes: this.o.maxBytes,
-      },
-      l2: { enabled: this.#remote !== undefined, breaker: this.#remote?.l2.breaker.state ?? 'off' },
-      bus: { enabled: this.#remote?.bus !== undefined, subscribed: this.#remote?.bus?.subscribed ?? false },
-      counts: {
-        l1Hits: c[L1_HIT]!,
-        l1Misses: c[L1_MISS]!,
-        l1Stale: c[L1_STALE]!,
-        l2Hits: c[L2_HIT]!,
-        l2Misses: c[L2_MISS]!,
-        l2Errors: c[L2_GET_ERROR]!,
-        sets: c[L1_SET]!,
-        deletes: c[L1_DELETE]!,
-        evictions: c[L1_EVICT]!,
-        factoryRuns: c[FACTORY_OK]! + c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
-        factoryErrors: c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
-      },
-      hitRate: {
-        l1: rate(c[L1_HIT]! + c[L1_STALE]!, c[L1_MISS]!),
-        l2: rate(c[L2_HIT]!, c[L2_MISS]!),
-        // A read missed overall when it missed L1 and did not hit L2.
-        overall: rate(c[L1_HIT]! + c[L1_STALE]! + c[L2_HIT]!, c[L1_MISS]! - c[L2_HIT]!),
-      },
-    };
+    const remote = this.#remote;
+    return statsOf(this.o, this.l1, this.counts, {
+      l2: remote === undefined ? 'off' : remote.l2.breaker.state,
+      bus: remote?.bus === undefined ? 'off' : remote.bus.subscribed,
+    });
   }
 
   ready(timeout: number): Promise<boolean> {
