@@ -10,6 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import { createCache } from '../../src/perf/cache/index.ts';
 import { bentoMemory, cacheManagerMemory } from '../lib/anchors.ts';
+import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -86,7 +87,7 @@ export const scenario: Scenario = {
       ratio(m[name]!, cm),
       ratio(m[name]!, bc),
     ];
-    return [
+    const markdown = [
       preamble('npm run bench -- cache-l1', runs),
       'Operations per second (median), one key at a time over 1,000 warm keys; ratios against each anchor in the same run. Goals: ≥ 0.25× lru-cache, ≥ 3.5× cache-manager, ≥ 30× bentocache. The first row is the ceiling of any awaited call in this harness: awaiting a promise that is already resolved.',
       '',
@@ -112,5 +113,6 @@ export const scenario: Scenario = {
         ),
       ),
     ].join('\n');
+    return alsoInCacheDoc(scenario.id, scenario.title, markdown);
   },
 };

@@ -7,6 +7,7 @@
 import { createCache } from '../../src/perf/cache/index.ts';
 import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
 import { bentoTiered, dropPrefix } from '../lib/anchors.ts';
+import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -87,11 +88,12 @@ export const scenario: Scenario = {
       await closeRedis(redis);
       bentoRedis.disconnect();
     }
-    return [
+    const markdown = [
       preamble('npm run bench -- cache-l2', runs),
       `Reads per second (median) of ${N.toLocaleString('en')} keys in 100-key windows; each cache's L1 holds 100 entries, so every window misses L1 and is read from the local Redis. Goals: ≥ 1.0× raw ioredis, ≥ 4× bentocache.`,
       '',
       table(['target', 'reads/s', 'vs raw ioredis', 'vs bentocache'], rows),
     ].join('\n');
+    return alsoInCacheDoc(scenario.id, scenario.title, markdown);
   },
 };

@@ -8,6 +8,7 @@
 import { createCache } from '../../src/perf/cache/index.ts';
 import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
 import { bentoTiered, cacheManagerMemory, dropPrefix } from '../lib/anchors.ts';
+import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -92,11 +93,12 @@ export const scenario: Scenario = {
       await dropPrefix(redis, name);
       await closeRedis(redis);
     }
-    return [
+    const markdown = [
       preamble('npm run bench -- cache-set', runs),
       'Writes per second (median) of a ~90-byte object under 10,000 keys; ratios in the same run (one-at-a-time rows against bentocache one at a time).',
       '',
       table(['target', 'writes/s', 'vs raw ioredis', 'vs cache-manager', 'vs bentocache'], rows),
     ].join('\n');
+    return alsoInCacheDoc(scenario.id, scenario.title, markdown);
   },
 };

@@ -60,7 +60,7 @@ export class CacheView implements Cache {
     const core = this.#core;
     const full = this.#l1Key(key);
     const e = core.l1.get(full);
-    if (e !== undefined && e.tags === undefined && e.expiresAt > readNow()) {
+    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
       core.counts[L1_HIT]!++;
       if (core.events.hot) core.hitEvent(full);
       if (e.p === undefined) e.p = Promise.resolve(e.value);
@@ -73,7 +73,7 @@ export class CacheView implements Cache {
     const core = this.#core;
     const full = this.#l1Key(key);
     const e = core.l1.get(full);
-    if (e !== undefined && e.tags === undefined && e.expiresAt > readNow()) {
+    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
       core.counts[L1_HIT]!++;
       if (core.events.hot) core.hitEvent(full);
       if (e.p === undefined) e.p = Promise.resolve(e.value);
@@ -117,7 +117,8 @@ export class CacheView implements Cache {
     return (checkTags(tags) ?? []).map((t) => this.#tagScope + t);
   }
 
-  clear(): Promise<void> {
+  clear(namespace?: string): Promise<void> {
+    if (namespace !== undefined) return this.namespace(namespace).clear();
     return this.#core.clear(this.#path);
   }
 

@@ -17,7 +17,7 @@ import {
   L1_STALE,
 } from './counters.ts';
 import { toMs } from './duration.ts';
-import { clock, type Entry, makeEntry } from './entry.ts';
+import { clock, type Entry, makeEntry, readNow } from './entry.ts';
 import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
 import { Events } from './events.ts';
 import { Keys } from './keys.ts';
@@ -25,7 +25,7 @@ import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
 import { Remote } from './remote.ts';
-import { raceStale, withHardTimeout } from './run.ts';
+import { bounded, raceStale } from './run.ts';
 import { statsOf } from './stats.ts';
 import { DEAD, TagState } from './tags.ts';
 import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
@@ -105,6 +105,11 @@ export class CacheCore {
     return now < e.staleUntil ? STALE : GONE;
   }
 
+  /** Hit-path freshness of an entry with tags: a tag may have deleted or expired it. */
+  taggedFresh(e: Entry): boolean {
+    return this.tags.expiresAt(e) > readNow();
+  }
+
   hit(full: string): void {
     this.counts[L1_HIT]!++;
     if (this.events.hot) this.hitEvent(full);
@@ -155,7 +160,6 @@ export class CacheCore {
     if (typeof factory !== 'function') {
       throw new CacheInvalidOptionError('getOrSet needs a factory function as its second argument');
     }
-    const o = resolveCall(this.o, options);
     let stale: Entry | undefined;
     if (e !== undefined) {
       const s = this.state(e, Date.now());
@@ -166,6 +170,7 @@ export class CacheCore {
       if (s === STALE) stale = e;
       else this.l1.delete(full);
     }
+    const o = resolveCall(this.o, options);
     this.#miss(full);
     let run = this.#inflight.get(full);
     if (run === undefined && this.#remote !== undefined) {
@@ -229,18 +234,17 @@ export class CacheCore {
       }
     })();
     const run: Run = { promise: work, controller };
-    const bounded =
-      o.hardTimeout > 0
-        ? withHardTimeout(work, o.hardTimeout, controller, () => this.counts[FACTORY_TIMEOUT]!++)
-        : work;
-    run.promise = bounded.then(
+    const settled = bounded(work, controller, o.hardTimeout, () => this.counts[FACTORY_TIMEOUT]!++);
+    run.promise = settled.then(
       (value) => {
         this.counts[FACTORY_OK]!++;
         if (this.#inflight.get(full) === run) this.#inflight.delete(full);
         return value;
       },
       (err: unknown) => {
-        if (!(err instanceof CacheFactoryTimeoutError)) this.counts[FACTORY_ERROR]!++;
+        if (!(err instanceof CacheFactoryTimeoutError) && !(err instanceof CacheClosedError)) {
+          this.counts[FACTORY_ERROR]!++;
+        }
         if (this.#inflight.get(full) === run) this.#inflight.delete(full);
         this.#afterFailure(full, err);
         throw err;

@@ -1,32 +1,43 @@
-/** Waiting on a factory run: the hard timeout, and the race against a stale value. */
+/** Waiting on a factory run: the hard timeout and close, and the race against a stale value. */
 import { CacheFactoryTimeoutError } from './errors.ts';
 
 /**
- * Rejects with CACHE_FACTORY_TIMEOUT after `ms`, aborting the factory's signal; otherwise
- * settles as `work` does.
+ * Settles as `work` does, unless the controller is aborted first (the hard timeout passed, or
+ * the cache closed): then rejects with the abort reason, and the factory sees its signal
+ * aborted. `hardTimeout` 0 means no timeout.
  */
-export function withHardTimeout(
+export function bounded(
   work: Promise<unknown>,
-  ms: number,
   controller: AbortController,
+  hardTimeout: number,
   onTimeout: () => void,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onTimeout();
-      const err = new CacheFactoryTimeoutError(
-        `the cache factory did not finish within its hard timeout of ${ms} ms and no stale value was available`,
-      );
-      controller.abort(err);
-      reject(err);
-    }, ms);
+    const signal = controller.signal;
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      hardTimeout > 0
+        ? setTimeout(() => {
+            onTimeout();
+            controller.abort(
+              new CacheFactoryTimeoutError(
+                `the cache factory did not finish within its hard timeout of ${hardTimeout} ms and no stale value was available`,
+              ),
+            );
+          }, hardTimeout)
+        : undefined;
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
     work.then(
       (v) => {
-        clearTimeout(timer);
+        done();
         resolve(v);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        done();
         reject(err);
       },
     );
