@@ -99,6 +99,26 @@ describe.runIf(hasRedis)('with Redis', () => {
     expect(new Set(results)).toEqual(new Set(['v']));
   });
 
+  it('a read on the wire while the key is written does not put its older answer into L1', async () => {
+    const chaos = chaosRedis(redis);
+    const name = uniqueName('race');
+    names.push(name);
+    const a = createCache({ redis: chaos.client, name, l2: { timeout: 2000 } });
+    const b = createCache({ redis, name });
+    open.push(a, b);
+    await Promise.all([a.ready(), b.ready()]);
+    await b.set('k', 'old');
+    chaos.mode = 'slow';
+    chaos.delayMs = 100;
+    const read = a.get('k'); // MGET leaves now, reaches Redis in 100 ms
+    await sleep(10);
+    const write = a.set('k', 'new'); // reaches Redis after the read
+    expect(await read).toBe('old');
+    await write;
+    chaos.mode = 'ok';
+    expect(await a.get('k')).toBe('new');
+  });
+
   describe('tags across instances', () => {
     it('deleteByTag on A removes the entry on B even with grace on (bentocache #71)', async () => {
       const [a, b] = await instances(2, { grace: '1h' });

@@ -81,6 +81,7 @@ export class CacheCore {
         alive: (e) => this.state(e, Date.now()) !== GONE,
         fresh: (e) => this.state(e, Date.now()) === FRESH,
         onError: (source, error) => this.events.emit('error', { source, error }),
+        onTags: () => this.#boundTags(),
         onResubscribed: () => {
           // Invalidations sent while we were not listening are lost: forget everything local.
           this.l1.clear();
@@ -334,7 +335,15 @@ export class CacheCore {
     this.#open();
     const at = clock();
     for (const tag of tagIds) this.tags.apply(tag, kind, at);
+    this.#boundTags();
     await this.#remote?.invalidateTags(tagIds, kind, at);
+  }
+
+  /** Tag knowledge is bounded: past MAX_TAGS, start over (L1 goes too: its entries relied on it). */
+  #boundTags(): void {
+    if (!this.tags.full) return;
+    this.l1.clear();
+    this.tags.reset(clock());
   }
 
   async clear(nsPath: string): Promise<void> {

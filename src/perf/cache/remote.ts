@@ -36,6 +36,8 @@ export interface RemoteDeps {
   alive(entry: Entry): boolean;
   fresh(entry: Entry): boolean;
   onError(source: 'l2' | 'bus', error: Error): void;
+  /** Tag records were added (from Redis or the bus). */
+  onTags(): void;
   /** The bus (re)subscribed: invalidations may have been missed. */
   onResubscribed(): void;
 }
@@ -114,7 +116,10 @@ export class Remote {
       }
       if (this.#d.fresh(e)) this.#d.counts[L2_HIT]!++;
       else this.#d.counts[L2_MISS]!++;
-      if (this.#clearEpoch <= epoch && (this.#recent.get(full) ?? 0) <= epoch) this.#d.l1.set(full, e);
+      const changed = this.#clearEpoch > epoch || (this.#recent.get(full) ?? 0) > epoch;
+      // Tag knowledge can have been reset meanwhile (bus loss, overflow): then it is not trusted in L1.
+      const judged = e.tags === undefined || this.#d.tags.unknown(e).length === 0;
+      if (!changed && judged) this.#d.l1.set(full, e);
       return e;
     } finally {
       this.#lookups--;
@@ -163,6 +168,7 @@ export class Remote {
     tagIds.forEach((tag, i) => {
       this.#d.tags.load(tag, Number(values[2 * i] ?? 0) || 0, Number(values[2 * i + 1] ?? 0) || 0);
     });
+    this.#d.onTags();
     return true;
   }
 
@@ -203,6 +209,7 @@ export class Remote {
       d.counts[L1_CLEAR]!++;
     } else {
       for (const tag of m.t) d.tags.apply(tag, m.d === 1 ? 'delete' : 'expire', m.a);
+      d.onTags();
     }
   }
 
