@@ -35,6 +35,16 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
   });
   app.post('/v1/chat/completions', handler);
 
+  for (const [model, chain] of Object.entries(options.fallbacks ?? {})) {
+    const missing = [model, ...chain].filter((m) => options.catalogue.resolve(m) === undefined);
+    if (missing.length > 0) {
+      app.log.warn(
+        { model, missing },
+        `fallback chain of ${model} names models that are not routable (${missing.join(', ')}); they are skipped`,
+      );
+    }
+  }
+
   app.get('/v1/models', async () => ({
     object: 'list',
     data: options.catalogue.list().map((route) => ({
