@@ -12,7 +12,14 @@ import {
   type StatementStats,
 } from './analyzer.ts';
 import type { Driver, PoolStats, RawResult, Session } from './driver.ts';
-import { DbNotCacheableError, DbQueryError, DbUnavailableError, toDbError } from './errors.ts';
+import {
+  DbMigrationError,
+  DbNotCacheableError,
+  DbPoolTimeoutError,
+  DbQueryError,
+  DbUnavailableError,
+  toDbError,
+} from './errors.ts';
 import { lazyDriver } from './lazy-driver.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
 import { createPgDriver } from './pg-driver.ts';
@@ -129,43 +136,67 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
-    try {
-      const report = await applyMigrations(driver, await readMigrations(options.migrationsDir));
-      logMigrations(report, options.logger);
-    } catch (err) {
-      await driver.close();
-      throw err;
-    }
+    const report = await applyMigrations(driver, await readMigrations(options.migrationsDir));
+    logMigrations(report, options.logger);
     return driver;
   };
   let driver: Driver;
   if (options.url !== undefined) {
-    driver = await migrate(
-      createPgDriver({
-        url: options.url,
-        size: options.poolSize ?? 20,
-        maxOverflow: options.maxOverflow ?? 30,
-        timeoutMs,
-        recycleMs: options.poolRecycleMs ?? 3_600_000,
-        overflowIdleMs: options.overflowIdleMs ?? 10_000,
-        searchPath: checkSearchPath(options.searchPath),
-        applicationName: 'versus',
-        onError: (err) =>
-          options.logger?.warn({ err: { message: err.message } }, 'idle database connection failed'),
-      }),
-    );
-  } else {
-    const open = async () =>
-      migrate(
-        await createPgliteDriver({
-          dataDir: options.dataDir ?? ':memory:',
-          timeoutMs,
-          ...(options.pglite ? { instance: options.pglite } : {}),
-        }),
+    const pool = createPgDriver({
+      url: options.url,
+      size: options.poolSize ?? 20,
+      maxOverflow: options.maxOverflow ?? 30,
+      timeoutMs,
+      recycleMs: options.poolRecycleMs ?? 3_600_000,
+      overflowIdleMs: options.overflowIdleMs ?? 10_000,
+      searchPath: checkSearchPath(options.searchPath),
+      applicationName: 'versus',
+      onError: (err) =>
+        options.logger?.warn({ err: { message: err.message } }, 'idle database connection failed'),
+    });
+    try {
+      driver = await migrate(pool);
+    } catch (err) {
+      if (!(err instanceof DbUnavailableError || err instanceof DbPoolTimeoutError || isUnavailable(err))) {
+        await pool.close();
+        throw err;
+      }
+      // PostgreSQL is down at start-up: start degraded (readiness fails) and apply the migrations
+      // before the first statement once it is back.
+      options.logger?.warn(
+        { err: { message: (err as Error).message } },
+        'database unreachable at start-up; migrations will run when it answers',
       );
+      driver = lazyDriver(
+        'postgres',
+        () => migrate(pool),
+        () => pool.close(),
+      );
+    }
+  } else {
+    const open = async () => {
+      const d = await createPgliteDriver({
+        dataDir: options.dataDir ?? ':memory:',
+        timeoutMs,
+        ...(options.pglite ? { instance: options.pglite } : {}),
+      });
+      try {
+        return await migrate(d);
+      } catch (err) {
+        await d.close();
+        throw err;
+      }
+    };
     driver = options.lazy === true ? lazyDriver('pglite', open) : await open();
   }
   return buildDatabase(driver, options);
+}
+
+function isUnavailable(err: unknown): boolean {
+  return (
+    err instanceof DbMigrationError &&
+    (err.cause instanceof DbUnavailableError || err.cause instanceof DbPoolTimeoutError)
+  );
 }
 
 function logMigrations(report: MigrationReport, logger: Logger | undefined): void {
@@ -338,6 +369,9 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
   }
 
   async function ping(): Promise<void> {
+    // An embedded database not opened yet has nothing that can be down; opening it here would
+    // make every readiness probe of an idle test app pay PGlite's start-up.
+    if (driver.kind === 'pglite' && driver.isOpen?.() === false) return;
     const started = performance.now();
     try {
       await internal('SELECT 1');

@@ -49,6 +49,8 @@ export interface Driver {
   /** Waits up to the pool timeout; throws DB_POOL_TIMEOUT, DB_UNAVAILABLE or DB_CLOSED. */
   acquire(): Promise<Acquired>;
   stats(): PoolStats;
+  /** False while a lazily opened backend has not been opened yet. @default always open */
+  isOpen?(): boolean;
   close(): Promise<void>;
 }
 

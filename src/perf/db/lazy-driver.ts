@@ -21,7 +21,15 @@ const EMPTY: PoolStats = {
   waitHistogram: [],
 };
 
-export function lazyDriver(kind: Driver['kind'], open: () => Promise<Driver>): Driver {
+/**
+ * @param open opens the backend (and applies migrations); retried by the next caller when it fails.
+ * @param closeUnopened closes what exists when close() comes before a successful open.
+ */
+export function lazyDriver(
+  kind: Driver['kind'],
+  open: () => Promise<Driver>,
+  closeUnopened: () => Promise<void> = async () => {},
+): Driver {
   let opening: Promise<Driver> | undefined;
   let driver: Driver | undefined;
   let closed = false;
@@ -50,12 +58,13 @@ export function lazyDriver(kind: Driver['kind'], open: () => Promise<Driver>): D
       return (await get()).acquire();
     },
     stats: () => driver?.stats() ?? EMPTY,
+    isOpen: () => driver !== undefined,
     async close() {
+      if (closed) return;
       closed = true;
-      const pending = opening;
-      if (pending === undefined) return;
-      const d = await pending.catch(() => undefined);
-      await d?.close();
+      const d = await opening?.catch(() => undefined);
+      if (d !== undefined) await d.close();
+      else await closeUnopened();
     },
   };
 }
