@@ -290,7 +290,7 @@ export const VARIABLES = {
     name: 'DATA_DIR',
     default: './data',
     parse: path,
-    doc: 'Directory for the embedded PGlite database.',
+    doc: "Directory for the embedded PGlite database (in `<DATA_DIR>/pglite`); ':memory:' keeps it in memory (tests).",
   },
   DATABASE_POOL_SIZE: {
     name: 'DATABASE_POOL_SIZE',
@@ -582,7 +582,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** A config for tests: embedded defaults with overrides applied on top of an env map. */
 export function testConfig(env: Env = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: ':memory:', ...env });
 }
 
 /** Strips the password from a connection URL so it can be printed. */

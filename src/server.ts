@@ -2,11 +2,13 @@
  * Builds the Fastify app from a config. Used by `main.ts` and by tests (through `app.inject()`).
  * The app owns every resource it opens and closes them in its `onClose` hooks.
  */
+
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { type Config, redactUrl } from './config.ts';
 import { type Cache, createCache } from './perf/cache/index.ts';
+import { createDatabase, type Database, IN_MEMORY } from './perf/db/index.ts';
 import { ShuttingDownError } from './perf/errors.ts';
 import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
 import { createHttpClients, type HttpClients } from './perf/http/index.ts';
@@ -31,6 +33,9 @@ import { createProviders, type ProviderSet } from './platform/providers/index.ts
 
 export const VERSION = '0.1.0';
 
+/** SQL migrations of the product tables, applied at start-up (a missing directory is fine). */
+const MIGRATIONS_DIR = fileURLToPath(new URL('./platform/migrations', import.meta.url));
+
 /** What runs where, for the start-up banner and the admin view. */
 export interface Part {
   name: string;
@@ -45,6 +50,8 @@ export interface Versus {
   redis: Redis | undefined;
   /** The tiered cache (L1 memory, plus Redis L2 and the bus when REDIS_URL is set). */
   cache: Cache;
+  /** PostgreSQL pool (DATABASE_URL) or embedded PGlite, with the query cache. See docs/database.md. */
+  db: Database;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -151,6 +158,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health,
     redis: undefined,
     cache: undefined as unknown as Cache,
+    db: undefined as unknown as Database,
     parts: [],
     closing: false,
     http,
@@ -195,27 +203,32 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('onClose', () => cache.close());
   versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });
 
-  if (config.database.url !== undefined) {
-    const url = config.database.url;
-    health.add('database', async () => {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-      await client.connect();
-      try {
-        await client.query('SELECT 1');
-      } finally {
-        await client.end();
-      }
-    });
-    versus.parts.push({
-      name: 'database',
-      summary: `PostgreSQL at ${redactUrl(url)} (pooled database layer: not yet available)`,
-    });
-  } else {
-    versus.parts.push({
-      name: 'database',
-      summary: `PGlite under ${config.database.dataDir} (embedded database: not yet available)`,
-    });
-  }
+  const d = config.database;
+  const db = await createDatabase({
+    url: d.url,
+    dataDir: d.dataDir,
+    poolSize: d.poolSize,
+    maxOverflow: d.maxOverflow,
+    poolTimeoutMs: d.poolTimeoutMs,
+    poolRecycleMs: d.poolRecycleMs,
+    migrationsDir: MIGRATIONS_DIR,
+    // In-memory PGlite (tests) opens on first use: most test apps never query it.
+    lazy: d.url === undefined && d.dataDir === IN_MEMORY,
+    cache: cache.namespace('db'),
+    metrics,
+    logger: app.log,
+  });
+  versus.db = db;
+  health.add('database', () => db.ping());
+  // Registered after the cache's hook: onClose hooks run in reverse, so the database closes first.
+  app.addHook('onClose', () => db.close());
+  versus.parts.push({
+    name: 'database',
+    summary:
+      d.url !== undefined
+        ? `PostgreSQL at ${redactUrl(d.url)}, pool ${d.poolSize} + ${d.maxOverflow} overflow, query cache on the tiered cache`
+        : `PGlite ${d.dataDir === IN_MEMORY ? 'in memory' : `under ${d.dataDir}`}, query cache on the tiered cache; set DATABASE_URL for PostgreSQL`,
+  });
   versus.parts.push({ name: 'providers', summary: providers.summary });
 
   registerSystemRoutes(app);
