@@ -48,6 +48,19 @@ export interface Config {
     performanceMonitoring: boolean;
     performanceOptimization: boolean;
   };
+  web: {
+    /** Response bodies below this size are sent uncompressed. */
+    compressionThresholdBytes: number;
+    /** Requests per window per client key; 0: no limit. */
+    rateLimitRequests: number;
+    rateLimitWindowMs: number;
+    /** 0: no event-loop-delay shedding. */
+    loadShedEventLoopDelayMs: number;
+    /** 0: no memory shedding. */
+    loadShedRssMb: number;
+    batchMaxItems: number;
+    batchConcurrency: number;
+  };
   providers: {
     openai: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
     anthropic: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
@@ -358,6 +371,48 @@ export const VARIABLES = {
     parse: bool,
     doc: 'Response caching, compression and query caching; false runs Versus without them (to measure their effect).',
   },
+  COMPRESSION_THRESHOLD_BYTES: {
+    name: 'COMPRESSION_THRESHOLD_BYTES',
+    default: '1024',
+    parse: int(0, 100 * 1024 * 1024),
+    doc: 'Response bodies smaller than this are sent uncompressed (compression is off with ENABLE_PERFORMANCE_OPTIMIZATION=false).',
+  },
+  RATE_LIMIT_REQUESTS: {
+    name: 'RATE_LIMIT_REQUESTS',
+    default: '0',
+    parse: int(0, 1_000_000_000),
+    doc: 'Requests per RATE_LIMIT_WINDOW_S per client key on /v1/* (429 RATE_LIMITED past it); 0: no limit. Shared across instances through REDIS_URL.',
+  },
+  RATE_LIMIT_WINDOW_S: {
+    name: 'RATE_LIMIT_WINDOW_S',
+    default: '60',
+    parse: int(1, 86_400),
+    doc: 'Length of the sliding rate-limit window in seconds.',
+  },
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: {
+    name: 'LOAD_SHED_EVENT_LOOP_DELAY_MS',
+    default: '1000',
+    parse: int(0, 600_000),
+    doc: 'Answer new requests 503 OVERLOADED while the p99 event-loop delay of the last second exceeds this; 0: off. /health and /metrics are never shed.',
+  },
+  LOAD_SHED_RSS_MB: {
+    name: 'LOAD_SHED_RSS_MB',
+    default: '1024',
+    parse: int(0, 1_048_576),
+    doc: 'Answer new requests 503 OVERLOADED while the resident memory exceeds this many MB (twice the seed budget of 512 MB per worker); 0: off.',
+  },
+  BATCH_MAX_ITEMS: {
+    name: 'BATCH_MAX_ITEMS',
+    default: '100',
+    parse: int(1, 10_000),
+    doc: 'Most chat-completion requests in one POST /v1/batch (400 BATCH_TOO_LARGE past it).',
+  },
+  BATCH_CONCURRENCY: {
+    name: 'BATCH_CONCURRENCY',
+    default: '8',
+    parse: int(1, 1000),
+    doc: 'Items of one batch run at the same time.',
+  },
   OPENAI_API_KEY: {
     name: 'OPENAI_API_KEY',
     default: undefined,
@@ -547,6 +602,15 @@ export function loadConfig(env: Env = process.env): Config {
       prometheusPort: v.PROMETHEUS_PORT,
       performanceMonitoring: v.ENABLE_PERFORMANCE_MONITORING,
       performanceOptimization: v.ENABLE_PERFORMANCE_OPTIMIZATION,
+    },
+    web: {
+      compressionThresholdBytes: v.COMPRESSION_THRESHOLD_BYTES,
+      rateLimitRequests: v.RATE_LIMIT_REQUESTS,
+      rateLimitWindowMs: v.RATE_LIMIT_WINDOW_S * 1000,
+      loadShedEventLoopDelayMs: v.LOAD_SHED_EVENT_LOOP_DELAY_MS,
+      loadShedRssMb: v.LOAD_SHED_RSS_MB,
+      batchMaxItems: v.BATCH_MAX_ITEMS,
+      batchConcurrency: v.BATCH_CONCURRENCY,
     },
     providers: {
       openai: {

@@ -23,8 +23,13 @@ import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   genRequestId,
   installAuth,
+  installBatch,
+  installCompression,
   installErrorHandling,
+  installHttpCache,
   installHttpMetrics,
+  installLoadShedding,
+  installRateLimit,
   sendError,
 } from './perf/web/index.ts';
 import { registerSystemRoutes } from './platform/api/index.ts';
@@ -178,6 +183,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     }
     done();
   });
+  // Before auth: an overloaded instance should not spend CPU hashing keys for requests it sheds.
+  installLoadShedding(app, {
+    maxEventLoopDelayMs: config.web.loadShedEventLoopDelayMs,
+    maxRssBytes: config.web.loadShedRssMb * 2 ** 20,
+    metrics,
+  });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
 
@@ -191,6 +202,20 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
+  installRateLimit(app, {
+    limit: config.web.rateLimitRequests,
+    windowMs: config.web.rateLimitWindowMs,
+    redis: versus.redis,
+    metrics,
+  });
+  // ETag before compression: onSend hooks run in registration order and the ETag is computed on
+  // the identity body.
+  installHttpCache(app);
+  installCompression(app, {
+    enabled: config.monitoring.performanceOptimization,
+    threshold: config.web.compressionThresholdBytes,
+    metrics,
+  });
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
@@ -241,6 +266,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
   });
+  installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
   return app;
 }
 
