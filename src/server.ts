@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { type Config, redactUrl } from './config.ts';
+import { type Cache, createCache } from './perf/cache/index.ts';
 import { ShuttingDownError } from './perf/errors.ts';
 import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
 import {
@@ -38,6 +39,8 @@ export interface Versus {
   clusterMetrics: ClusterMetrics;
   health: HealthChecks;
   redis: Redis | undefined;
+  /** The tiered cache (L1 memory, plus Redis L2 and the bus when REDIS_URL is set). */
+  cache: Cache;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -110,6 +113,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clusterMetrics: createClusterMetrics(metrics.registry),
     health,
     redis: undefined,
+    cache: undefined as unknown as Cache,
     parts: [],
     closing: false,
   };
@@ -138,13 +142,17 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
-  versus.parts.push({
-    name: 'cache',
-    summary:
-      config.redis.url === undefined
-        ? `memory only (${config.cache.memoryMaxSize} entries); set REDIS_URL to add the Redis tier (tiered cache: not yet available)`
-        : `memory + Redis at ${redactUrl(config.redis.url)} (tiered cache: not yet available)`,
+  const cache = createCache({
+    l1: { maxEntries: config.cache.memoryMaxSize },
+    redis: versus.redis,
+    compression: { enabled: config.cache.compressionEnabled },
+    metrics,
+    logger: app.log,
   });
+  versus.cache = cache;
+  // Registered after the Redis hook: onClose hooks run in reverse, so the cache closes first.
+  app.addHook('onClose', () => cache.close());
+  versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });
 
   if (config.database.url !== undefined) {
     const url = config.database.url;
@@ -171,4 +179,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   registerSystemRoutes(app);
   return app;
+}
+
+function describeCache(cache: Cache, config: Config): string {
+  const l1 = `L1 memory (${config.cache.memoryMaxSize} entries)`;
+  if (config.redis.url === undefined) return `${l1}; set REDIS_URL to add the Redis tier and bus`;
+  const l2 = cache.stats().l2.enabled ? 'L2 Redis + invalidation bus' : 'Redis tier not yet available';
+  return `${l1} + ${l2} at ${redactUrl(config.redis.url)}`;
 }
