@@ -148,8 +148,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         const marked = await markers.get(MARKER_PREFIX + responseId).catch(() => null);
         if (marked !== null) return marked;
       }
-      // Another instance may still hold it in its buffer: look once more after its next flush.
-      await new Promise((r) => setTimeout(r, flushIntervalMs + 50));
+      // Another instance may still hold it in its buffer: look once more after its next flush
+      // (capped, so a long flush interval cannot hold a feedback request for long).
+      await new Promise((r) => setTimeout(r, Math.min(flushIntervalMs, 1000) + 50));
       return pending.get(responseId) ?? (await eventExperiment(db, responseId));
     },
 
