@@ -9,6 +9,7 @@ import { type Config, redactUrl } from './config.ts';
 import { type Cache, createCache } from './perf/cache/index.ts';
 import { ShuttingDownError } from './perf/errors.ts';
 import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
+import { createHttpClients, type HttpClients } from './perf/http/index.ts';
 import {
   type ClusterMetrics,
   createClusterMetrics,
@@ -16,6 +17,7 @@ import {
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
+import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   genRequestId,
   installAuth,
@@ -24,6 +26,8 @@ import {
   sendError,
 } from './perf/web/index.ts';
 import { registerSystemRoutes } from './platform/api/index.ts';
+import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
+import { createProviders, type ProviderSet } from './platform/providers/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -44,6 +48,13 @@ export interface Versus {
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
+  /** Upstream HTTP pools, one per provider origin. */
+  http: HttpClients;
+  /** Circuit breakers, retries, timeouts and bulkheads per model. */
+  resilience: Resilience;
+  providers: ProviderSet;
+  /** The gateway's extension points; set `route`/`record` here to plug in experiments. */
+  gatewayHooks: GatewayHooks;
 }
 
 declare module 'fastify' {
@@ -57,6 +68,8 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Metrics registry to register into. @default a new one */
   metrics?: MetricsRegistry;
+  /** Gateway hooks (experiments). @default none; they can also be set on `app.versus.gatewayHooks` */
+  gatewayHooks?: GatewayHooks;
 }
 
 /** Paths pino must never print: keys and credentials in headers or in logged objects. */
@@ -107,6 +120,30 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const metrics = options.metrics ?? createMetricsRegistry();
   const health = createHealthChecks();
+  const http = createHttpClients({ metrics });
+  const g = config.gateway;
+  const resilience = createResilience({
+    metrics,
+    logger: app.log,
+    defaults: {
+      timeoutMs: g.timeoutMs,
+      retry: { maxAttempts: g.maxRetries + 1 },
+      bulkhead: { maxConcurrent: g.maxConcurrency, maxQueue: g.queueSize },
+      breaker: {
+        threshold: g.breakerThreshold,
+        windowMs: g.breakerWindowMs,
+        minimumVolume: g.breakerMinRequests,
+        openMs: g.breakerOpenMs,
+        maxOpenMs: g.breakerMaxOpenMs,
+      },
+    },
+  });
+  const providers = await createProviders({ http, ...config.providers });
+  app.addHook('onClose', async () => {
+    resilience.close();
+    await http.close();
+    await providers.close();
+  });
   const versus: Versus = {
     config,
     metrics,
@@ -116,6 +153,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cache: undefined as unknown as Cache,
     parts: [],
     closing: false,
+    http,
+    resilience,
+    providers,
+    gatewayHooks: options.gatewayHooks ?? {},
   };
   app.decorate('versus', versus);
 
@@ -175,9 +216,18 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       summary: `PGlite under ${config.database.dataDir} (embedded database: not yet available)`,
     });
   }
-  versus.parts.push({ name: 'providers', summary: 'built-in mock provider (not yet available)' });
+  versus.parts.push({ name: 'providers', summary: providers.summary });
 
   registerSystemRoutes(app);
+  registerGatewayRoutes(app, {
+    catalogue: providers.catalogue,
+    resilience,
+    hooks: versus.gatewayHooks,
+    cache: cache.namespace('gateway'),
+    cacheTtlMs: g.cacheTtlMs,
+    cacheEnabled: config.monitoring.performanceOptimization,
+    fallbacks: g.fallbacks,
+  });
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testApp } from './helpers/app.ts';
+import { hasRedis, REDIS_URL } from './helpers/services.ts';
 
 describe('cache in the server', () => {
   it('app.versus.cache is built from config, reported in parts and /metrics, and closed with the app', async () => {
@@ -16,5 +17,21 @@ describe('cache in the server', () => {
     expect(metrics.body).toContain('cache_operations_total{layer="l1",op="get",result="hit"} 1');
     await app.close();
     await expect(cache.get('c')).rejects.toMatchObject({ code: 'CACHE_CLOSED' });
+  });
+
+  it.runIf(hasRedis)('with REDIS_URL the cache has its Redis tier and bus', async () => {
+    const { app } = await testApp({ REDIS_URL: REDIS_URL! });
+    try {
+      const cache = app.versus.cache;
+      expect(await cache.ready()).toBe(true);
+      expect(cache.stats()).toMatchObject({
+        l2: { enabled: true, breaker: 'closed' },
+        bus: { subscribed: true },
+      });
+      const part = app.versus.parts.find((p) => p.name === 'cache');
+      expect(part?.summary).toMatch(/^L1 memory \(10000 entries\) \+ L2 Redis \+ invalidation bus at redis:/);
+    } finally {
+      await app.close();
+    }
   });
 });

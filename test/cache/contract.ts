@@ -11,23 +11,30 @@ export type MakeOptions = Omit<CacheOptions, 'name'>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function cacheContract(label: string, extra: () => MakeOptions): void {
+export function cacheContract(
+  label: string,
+  extra: () => MakeOptions,
+  /** Removes whatever a cache of this name left behind (its Redis keys). */
+  cleanup: (name: string) => Promise<void> = async () => {},
+): void {
   describe(`cache contract: ${label}`, () => {
-    const open: Cache[] = [];
-    const make = (options: MakeOptions = {}): Cache => {
-      const cache = createCache({ ...extra(), ...options, name: uniqueName('ct') });
-      open.push(cache);
+    const open: { name: string; cache: Cache }[] = [];
+    const make = async (options: MakeOptions = {}): Promise<Cache> => {
+      const name = uniqueName('ct');
+      const cache = createCache({ ...extra(), ...options, name });
+      open.push({ name, cache });
+      expect(await cache.ready()).toBe(true);
       return cache;
     };
     afterEach(async () => {
-      for (const c of open.splice(0)) {
-        await c.clear().catch(() => {});
-        await c.close();
+      for (const { name, cache } of open.splice(0)) {
+        await cache.close();
+        await cleanup(name);
       }
     });
 
     it('get misses, set then get hits, delete removes', async () => {
-      const cache = make();
+      const cache = await make();
       expect(await cache.get('a')).toBeUndefined();
       await cache.set('a', { n: 1 });
       await cache.set('b', 'two');
@@ -42,7 +49,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('expires values after their ttl (number or string durations)', async () => {
-      const cache = make({ ttl: '40ms' });
+      const cache = await make({ ttl: '40ms' });
       await cache.set('short', 1);
       await cache.set('long', 2, { ttl: '10s' });
       expect(await cache.get('short')).toBe(1);
@@ -52,7 +59,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('getOrSet runs the factory on a miss only, with key and signal in its context', async () => {
-      const cache = make();
+      const cache = await make();
       let calls = 0;
       const factory = async (ctx: { key: string; signal: AbortSignal }) => {
         calls++;
@@ -66,7 +73,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('100 concurrent getOrSet calls run the factory once', async () => {
-      const cache = make();
+      const cache = await make();
       let calls = 0;
       const results = await Promise.all(
         Array.from({ length: 100 }, () =>
@@ -82,7 +89,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('a factory error reaches the caller and caches nothing', async () => {
-      const cache = make();
+      const cache = await make();
       const boom = new Error('source down');
       await expect(cache.getOrSet('k', () => Promise.reject(boom))).rejects.toBe(boom);
       expect(await cache.get('k')).toBeUndefined();
@@ -90,7 +97,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('skipCache returns the value without storing it; setTtl overrides the ttl', async () => {
-      const cache = make();
+      const cache = await make();
       expect(
         await cache.getOrSet('skip', (ctx) => {
           ctx.skipCache();
@@ -109,7 +116,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     describe('grace', () => {
       it('serves the stale value when the factory throws, and backs off before retrying', async () => {
-        const cache = make({ ttl: 30, grace: '1m' });
+        const cache = await make({ ttl: 30, grace: '1m' });
         const errors: string[] = [];
         cache.on('error', (e) => errors.push(e.source));
         await cache.set('k', 'old');
@@ -128,7 +135,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('soft timeout answers with the stale value and the refresh lands in the background', async () => {
-        const cache = make({ ttl: 30, grace: '1m' });
+        const cache = await make({ ttl: 30, grace: '1m' });
         await cache.set('k', 'old');
         await sleep(50);
         const stale: string[] = [];
@@ -144,7 +151,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('softTimeout 0 is stale-while-revalidate', async () => {
-        const cache = make({ ttl: 30, grace: '1m' });
+        const cache = await make({ ttl: 30, grace: '1m' });
         await cache.set('k', 'old');
         await sleep(50);
         let calls = 0;
@@ -159,7 +166,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('without a stale value, the hard timeout throws CACHE_FACTORY_TIMEOUT and aborts the factory', async () => {
-        const cache = make();
+        const cache = await make();
         let signal: AbortSignal | undefined;
         const started = Date.now();
         const err = await cache
@@ -181,7 +188,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('with a stale value, a hard-timed-out refresh still serves stale', async () => {
-        const cache = make({ ttl: 30, grace: '1m' });
+        const cache = await make({ ttl: 30, grace: '1m' });
         await cache.set('k', 'old');
         await sleep(50);
         const value = await cache.getOrSet('k', () => sleep(300).then(() => 'new'), {
@@ -194,7 +201,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     describe('tags', () => {
       it('deleteByTag removes tagged entries only', async () => {
-        const cache = make();
+        const cache = await make();
         await cache.set('a', 1, { tags: ['users'] });
         await cache.set('b', 2, { tags: ['users', 'admins'] });
         await cache.set('c', 3, { tags: ['posts'] });
@@ -207,14 +214,14 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('deleteByTag is not softened by grace: the factory runs, no stale value', async () => {
-        const cache = make({ grace: '1h' });
+        const cache = await make({ grace: '1h' });
         await cache.getOrSet('k', () => 'old', { tags: ['t'] });
         await cache.deleteByTag(['t']);
         expect(await cache.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
       });
 
       it('expireByTag marks stale: get misses, getOrSet with grace serves stale and refreshes', async () => {
-        const cache = make({ grace: '1h' });
+        const cache = await make({ grace: '1h' });
         await cache.set('k', 'old', { tags: ['t'] });
         await cache.set('other', 'x', { tags: ['u'] });
         await cache.expireByTag('t');
@@ -226,14 +233,14 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('expireByTag without grace behaves as a delete for getOrSet', async () => {
-        const cache = make();
+        const cache = await make();
         await cache.set('k', 'old', { tags: ['t'] });
         await cache.expireByTag('t');
         expect(await cache.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
       });
 
       it('tags are scoped to their namespace', async () => {
-        const cache = make();
+        const cache = await make();
         const a = cache.namespace('a');
         const b = cache.namespace('b');
         await a.set('k', 'a', { tags: ['t'] });
@@ -246,7 +253,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     describe('namespaces', () => {
       it('isolate keys; clear() removes its own namespace and children, never siblings', async () => {
-        const cache = make();
+        const cache = await make();
         const a = cache.namespace('a');
         const aChild = a.namespace('child');
         const b = cache.namespace('b');
@@ -265,7 +272,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('a root key that looks like a namespace path does not collide', async () => {
-        const cache = make();
+        const cache = await make();
         await cache.set('a::k', 'root');
         await cache.namespace('a').set('k', 'ns');
         expect(await cache.get('a::k')).toBe('root');
@@ -275,7 +282,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     describe('bad input', () => {
       it('rejects bad keys, options and names with CACHE_INVALID_OPTION', async () => {
-        const cache = make();
+        const cache = await make();
         await expect(cache.set('', 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
         await expect(cache.set('k', 1, { ttl: -5 })).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
         await expect(cache.set('k', 1, { ttl: '5 minutes' })).rejects.toThrow(/ttl/);
@@ -291,7 +298,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
       });
 
       it('calls after close() fail with CACHE_CLOSED', async () => {
-        const cache = make();
+        const cache = await make();
         await cache.set('k', 1);
         await cache.close();
         await expect(cache.get('k')).rejects.toMatchObject({ code: 'CACHE_CLOSED' });
@@ -300,7 +307,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('bounds L1 by entries and counts evictions', async () => {
-      const cache = make({ l1: { maxEntries: 3 } });
+      const cache = await make({ l1: { maxEntries: 3 } });
       for (const k of ['a', 'b', 'c', 'd']) await cache.set(k, k);
       const s = cache.stats();
       expect(s.l1.entries).toBe(3);
@@ -308,7 +315,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('bounds L1 by bytes when maxBytes is set', async () => {
-      const cache = make({ l1: { maxEntries: 1000, maxBytes: 10_000 } });
+      const cache = await make({ l1: { maxEntries: 1000, maxBytes: 10_000 } });
       for (let i = 0; i < 20; i++) await cache.set(`k${i}`, 'x'.repeat(1000));
       const s = cache.stats();
       expect(s.l1.bytes).toBeLessThanOrEqual(10_000);
@@ -316,7 +323,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
     });
 
     it('emits hit and miss events', async () => {
-      const cache = make();
+      const cache = await make();
       const seen: string[] = [];
       const offHit = cache.on('hit', (e) => seen.push(`hit:${e.layer}`));
       cache.on('miss', () => seen.push('miss'));
@@ -331,7 +338,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     it('reports Prometheus series: operations, hit rate, entries', async () => {
       const metrics = createMetricsRegistry({ defaultMetrics: false });
-      const cache = make({ metrics });
+      const cache = await make({ metrics });
       await cache.set('k', 1);
       await cache.get('k');
       await cache.get('k');
@@ -345,7 +352,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
 
     it('runs warmers at start-up, on their interval and on warm(); a failing warmer is reported', async () => {
       let runs = 0;
-      const cache = make({
+      const cache = await make({
         warmers: [
           {
             name: 'config',
@@ -358,7 +365,7 @@ export function cacheContract(label: string, extra: () => MakeOptions): void {
         ],
       });
       await sleep(10);
-      expect(await cache.get('warm')).toBe(1);
+      expect(await cache.get('warm')).toBeGreaterThanOrEqual(1);
       await sleep(100);
       expect(runs).toBeGreaterThanOrEqual(2);
       const errors: string[] = [];

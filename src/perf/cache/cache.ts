@@ -118,6 +118,10 @@ export class CacheView implements Cache {
     return this.#core.stats();
   }
 
+  ready(timeout = 2000): Promise<boolean> {
+    return this.#core.ready(timeout);
+  }
+
   close(): Promise<void> {
     return this.#root ? this.#core.close() : Promise.resolve();
   }

@@ -11,10 +11,14 @@ import {
   FACTORY_TIMEOUT,
   L1_CLEAR,
   L1_DELETE,
+  L1_EVICT,
   L1_HIT,
   L1_MISS,
   L1_SET,
   L1_STALE,
+  L2_GET_ERROR,
+  L2_HIT,
+  L2_MISS,
 } from './counters.ts';
 import { toMs } from './duration.ts';
 import { clock, type Entry, makeEntry } from './entry.ts';
@@ -23,6 +27,7 @@ import { Events } from './events.ts';
 import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
+import { Remote } from './remote.ts';
 import { DEAD, TagState } from './tags.ts';
 import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
 import { Warmers } from './warmers.ts';
@@ -47,6 +52,7 @@ export class CacheCore {
   #background = new Set<Promise<unknown>>();
   #warmers: Warmers;
   #metrics: CacheMetrics;
+  #remote: Remote | undefined;
   #closed = false;
 
   constructor(o: Resolved) {
@@ -63,6 +69,23 @@ export class CacheCore {
       entries: () => this.l1.size,
       bytes: () => (o.maxBytes === undefined ? undefined : this.l1.calculatedSize),
     });
+    if (o.redis !== undefined) {
+      this.#remote = new Remote({
+        o,
+        l1: this.l1,
+        tags: this.tags,
+        counts: this.counts,
+        metrics: this.#metrics,
+        alive: (e) => this.state(e, Date.now()) !== GONE,
+        fresh: (e) => this.state(e, Date.now()) === FRESH,
+        onError: (source, error) => this.events.emit('error', { source, error }),
+        onResubscribed: () => {
+          // Invalidations sent while we were not listening are lost: forget everything local.
+          this.l1.clear();
+          this.tags.reset(clock());
+        },
+      });
+    }
   }
 
   get closed(): boolean {
@@ -103,6 +126,12 @@ export class CacheCore {
       if (s === GONE) this.l1.delete(full);
     }
     this.#miss(full);
+    if (this.#remote === undefined) return undefined;
+    const remote = await this.#remote.read(full);
+    if (remote && this.state(remote, Date.now()) === FRESH) {
+      if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+      return remote.value;
+    }
     return undefined;
   }
 
@@ -131,7 +160,21 @@ export class CacheCore {
       else this.l1.delete(full);
     }
     this.#miss(full);
-    const run = this.#inflight.get(full) ?? this.#startRun(full, key, tagScope, factory, o, stale);
+    let run = this.#inflight.get(full);
+    if (run === undefined && this.#remote !== undefined) {
+      const remote = await this.#remote.read(full);
+      if (remote) {
+        const s = this.state(remote, Date.now());
+        if (s === FRESH) {
+          if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+          return remote.value;
+        }
+        if (s === STALE && (stale === undefined || remote.createdAt > stale.createdAt)) stale = remote;
+      }
+      // Another call may have started the factory while this one waited for Redis.
+      run = this.#inflight.get(full);
+    }
+    run ??= this.#startRun(full, key, tagScope, factory, o, stale);
     if (stale !== undefined && o.grace > 0) return this.#serveStale(full, run, stale, o.softTimeout);
     return run.promise;
   }
@@ -163,12 +206,20 @@ export class CacheCore {
         tags = checkTags(value);
       },
     };
+    const remote = this.o.lock.enabled ? this.#remote : undefined;
     const work = (async () => {
-      const value = await factory(context);
-      if (!skip && !controller.signal.aborted) {
-        this.#write(full, value, ttl, o.grace, scope(tagScope, tags));
+      const held = remote === undefined ? undefined : await remote.lock(full, controller.signal);
+      if (held !== undefined && 'found' in held) return held.found.value;
+      try {
+        const value = await factory(context);
+        if (!skip && !controller.signal.aborted) {
+          // Written before the lock is released: Redis applies both in this order.
+          this.#track(this.#write(full, value, ttl, o.grace, scope(tagScope, tags)));
+        }
+        return value;
+      } finally {
+        held?.release();
       }
-      return value;
     })();
     const run: Run = { promise: work, controller };
     const bounded = o.hardTimeout > 0 ? this.#withHardTimeout(work, o.hardTimeout, controller) : work;
@@ -270,44 +321,59 @@ export class CacheCore {
     });
   }
 
+  /** Writes L1 now and L2 (announced on the bus) in the returned promise, which never rejects. */
   #write(
     full: string,
     value: unknown,
     ttl: number,
     grace: number,
     tags: readonly string[] | undefined,
-  ): Entry {
+  ): Promise<unknown> | undefined {
     const entry = makeEntry(value, ttl, grace, tags);
     this.l1.set(full, entry);
     this.counts[L1_SET]!++;
-    return entry;
+    if (this.#remote === undefined) return undefined;
+    this.#remote.touch(full);
+    return this.#remote.write(full, entry);
+  }
+
+  /** Keeps a background L2 write so close() can wait for it. */
+  #track(p: Promise<unknown> | undefined): void {
+    if (p === undefined) return;
+    this.#background.add(p);
+    void p.then(() => this.#background.delete(p));
   }
 
   async set(full: string, key: string, tagScope: string, value: unknown, options: SetOptions | undefined) {
     this.#open();
     checkKey(key);
     const o = resolveCall(this.o, options);
-    this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
+    await this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
   }
 
   async delete(fulls: string[]): Promise<void> {
     this.#open();
     for (const full of fulls) {
+      checkKey(full.slice(full.indexOf('::') + 2));
       this.l1.delete(full);
+      this.#remote?.touch(full);
       this.counts[L1_DELETE]!++;
     }
+    await this.#remote?.delete(fulls);
   }
 
   async invalidateTags(tagIds: string[], kind: 'delete' | 'expire'): Promise<void> {
     this.#open();
     const at = clock();
     for (const tag of tagIds) this.tags.apply(tag, kind, at);
+    await this.#remote?.invalidateTags(tagIds, kind, at);
   }
 
   async clear(nsPath: string): Promise<void> {
     this.#open();
     deletePrefixed(this.l1, [`${nsPath}::`, `${nsPath}/`]);
     this.counts[L1_CLEAR]!++;
+    await this.#remote?.clear(nsPath);
   }
 
   addWarmer(warmer: Parameters<Warmers['add']>[0], cache: Cache): () => void {
@@ -331,27 +397,41 @@ export class CacheCore {
         maxEntries: this.o.maxEntries,
         maxBytes: this.o.maxBytes,
       },
-      l2: { enabled: false, breaker: 'off' },
-      bus: { enabled: false, subscribed: false },
+      l2: { enabled: this.#remote !== undefined, breaker: this.#remote?.l2.breaker.state ?? 'off' },
+      bus: { enabled: this.#remote?.bus !== undefined, subscribed: this.#remote?.bus?.subscribed ?? false },
       counts: {
         l1Hits: c[L1_HIT]!,
         l1Misses: c[L1_MISS]!,
         l1Stale: c[L1_STALE]!,
-        l2Hits: 0,
-        l2Misses: 0,
-        l2Errors: 0,
+        l2Hits: c[L2_HIT]!,
+        l2Misses: c[L2_MISS]!,
+        l2Errors: c[L2_GET_ERROR]!,
         sets: c[L1_SET]!,
         deletes: c[L1_DELETE]!,
-        evictions: c[15]!,
+        evictions: c[L1_EVICT]!,
         factoryRuns: c[FACTORY_OK]! + c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
         factoryErrors: c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
       },
       hitRate: {
         l1: rate(c[L1_HIT]! + c[L1_STALE]!, c[L1_MISS]!),
-        l2: Number.NaN,
-        overall: rate(c[L1_HIT]! + c[L1_STALE]!, c[L1_MISS]!),
+        l2: rate(c[L2_HIT]!, c[L2_MISS]!),
+        // A read missed overall when it missed L1 and did not hit L2.
+        overall: rate(c[L1_HIT]! + c[L1_STALE]! + c[L2_HIT]!, c[L1_MISS]! - c[L2_HIT]!),
       },
     };
+  }
+
+  ready(timeout: number): Promise<boolean> {
+    const bus = this.#remote?.bus;
+    if (bus === undefined || bus.subscribed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeout);
+      timer.unref();
+      void bus.subscribedOnce.then(() => {
+        clearTimeout(timer);
+        resolve(bus.subscribed);
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -362,6 +442,7 @@ export class CacheCore {
     this.#inflight.clear();
     await this.#warmers.close();
     await Promise.allSettled([...this.#background]);
+    await this.#remote?.close();
     this.#metrics.close();
     this.events.clear();
     this.l1.clear();

@@ -108,7 +108,7 @@ function flush(sink: Sink, s: { source: MetricsSource; flushed: Float64Array }):
 
 export interface CacheMetrics {
   /** Observes one L2 call's duration in seconds. */
-  l2(op: 'get' | 'set' | 'delete' | 'clear' | 'tags' | 'lock', seconds: number): void;
+  l2(op: 'get' | 'set' | 'delete' | 'clear' | 'tags' | 'lock' | 'publish', seconds: number): void;
   close(): void;
 }
 
@@ -130,6 +130,7 @@ export function attachMetrics(metrics: MetricsRegistry | undefined, source: Metr
     clear: sink.l2Seconds.labels('clear'),
     tags: sink.l2Seconds.labels('tags'),
     lock: sink.l2Seconds.labels('lock'),
+    publish: sink.l2Seconds.labels('publish'),
   };
   const syncEvictions = () => {
     const now = source.counts[L1_EVICT]!;

@@ -110,6 +110,11 @@ export interface Cache {
   warm(): Promise<void>;
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): () => void;
   stats(): CacheStats;
+  /**
+   * Resolves true once the invalidation bus is subscribed (at once without Redis), false if that
+   * takes longer than `timeout`. The cache works before; until then it serves only what it wrote.
+   */
+  ready(timeout?: number): Promise<boolean>;
   /** Closes the cache and everything it opened. On a namespace view it does nothing: the root's owner closes. */
   close(): Promise<void>;
 }
