@@ -3,7 +3,7 @@
  *
  * When an idle object exists, `tryAcquire()` and `release()` are plain synchronous calls (a stack
  * pop/push and one Map lookup): no promise, no timer, no clock read. Only borrowers that have to
- * wait pay for a promise, a timeout timer and a wait-time observation. Idle expiry runs on a
+ * wait pay for a promise, a place in the wait queue and a wait-time observation. Idle expiry runs on a
  * coarse tick driven by one unref'ed timer, so releases never read the clock.
  */
 import {
@@ -15,6 +15,7 @@ import {
 } from './errors.ts';
 import { attachPoolMetrics, type PoolObserver } from './metrics.ts';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.ts';
+import { type Waiter, WaitQueue } from './queue.ts';
 
 export interface PoolStats {
   name: string;
@@ -79,17 +80,42 @@ interface Entry<T> {
   idleTick: number;
 }
 
-interface Waiter<T> {
-  resolve(obj: T): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-  since: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** A class, not an object of closures: one small allocation per borrow. */
+class PoolLease<T extends object> implements Lease<T> {
+  readonly value: T;
+  #pool: Pool<T> | undefined;
+
+  constructor(pool: Pool<T>, value: T) {
+    this.#pool = pool;
+    this.value = value;
+  }
+
+  release(): void {
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    this.#pool = undefined;
+    pool.release(this.value);
+  }
+
+  discard(): void {
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    this.#pool = undefined;
+    pool.discard(this.value);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
 }
 
 class ObjectPool<T extends object> implements Pool<T> {
@@ -97,7 +123,7 @@ class ObjectPool<T extends object> implements Pool<T> {
   #o: ResolvedPoolOptions<T>;
   #entries = new Map<T, Entry<T>>();
   #idle: Entry<T>[] = [];
-  #waiters: Waiter<T>[] = [];
+  #waiters: WaitQueue<T>;
   #creating = 0;
   #inUse = 0;
   #tick = 0;
@@ -121,6 +147,16 @@ class ObjectPool<T extends object> implements Pool<T> {
   constructor(options: ResolvedPoolOptions<T>) {
     this.#o = options;
     this.name = options.name;
+    this.#waiters = new WaitQueue<T>(options.acquireTimeout, (w) => {
+      this.#s.timeouts++;
+      this.#observer?.timedOut();
+      w.reject(
+        new PoolTimeoutError(
+          `pool ${this.name}: no object became free within ${this.#o.acquireTimeout} ms (max ${this.#o.max}, all in use)`,
+          { details: { pool: this.name, max: this.#o.max, timeout_ms: this.#o.acquireTimeout } },
+        ),
+      );
+    });
     if (options.idleTimeout > 0) {
       // Three ticks of idleTimeout/2: an object is dropped after idleTimeout to 1.5 x idleTimeout idle.
       this.#reaper = setInterval(() => this.#reap(), Math.max(1, Math.floor(options.idleTimeout / 2)));
@@ -201,25 +237,10 @@ class ObjectPool<T extends object> implements Pool<T> {
     this.#drop(entry);
   }
 
-  async borrow(signal?: AbortSignal): Promise<Lease<T>> {
-    const obj = this.tryAcquire() ?? (await this.#wait(signal));
-    let done = false;
-    const release = () => {
-      if (done) return;
-      done = true;
-      this.release(obj);
-    };
-    return {
-      value: obj,
-      release,
-      discard: () => {
-        if (done) return;
-        done = true;
-        this.discard(obj);
-      },
-      [Symbol.dispose]: release,
-      [Symbol.asyncDispose]: async () => release(),
-    };
+  borrow(signal?: AbortSignal): Promise<Lease<T>> {
+    const obj = this.tryAcquire();
+    if (obj !== undefined) return Promise.resolve(new PoolLease(this, obj));
+    return this.#wait(signal).then((o) => new PoolLease(this, o));
   }
 
   async use<R>(fn: (obj: T) => R | Promise<R>, signal?: AbortSignal): Promise<R> {
@@ -260,8 +281,7 @@ class ObjectPool<T extends object> implements Pool<T> {
     this.#closed = true;
     clearInterval(this.#reaper);
     this.#detachMetrics?.();
-    for (const w of this.#waiters.splice(0)) {
-      this.#settle(w);
+    for (const w of this.#waiters.drain()) {
       w.reject(new PoolClosedError(`pool ${this.name} was closed while waiting for an object`));
     }
     const idle = this.#idle.splice(0);
@@ -322,7 +342,6 @@ class ObjectPool<T extends object> implements Pool<T> {
   }
 
   #handTo(w: Waiter<T>, entry: Entry<T>): void {
-    this.#settle(w);
     entry.busy = true;
     this.#inUse++;
     this.#s.acquired++;
@@ -348,46 +367,16 @@ class ObjectPool<T extends object> implements Pool<T> {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = {
-        resolve,
-        reject,
-        since: performance.now(),
-        signal,
-        onAbort: undefined,
-        timer: setTimeout(() => {
-          this.#remove(waiter);
-          this.#s.timeouts++;
-          this.#observer?.timedOut();
-          reject(
-            new PoolTimeoutError(
-              `pool ${this.name}: no object became free within ${this.#o.acquireTimeout} ms (max ${this.#o.max}, all in use)`,
-              { details: { pool: this.name, max: this.#o.max, timeout_ms: this.#o.acquireTimeout } },
-            ),
-          );
-        }, this.#o.acquireTimeout),
-      };
-      waiter.timer.unref();
+      const waiter = this.#waiters.push({ resolve, reject, signal, onAbort: undefined });
       if (signal !== undefined) {
         waiter.onAbort = () => {
-          this.#remove(waiter);
+          this.#waiters.cancel(waiter);
           reject(signal.reason);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      this.#waiters.push(waiter);
       if (this.#entries.size + this.#creating < this.#o.max) void this.#create();
     });
-  }
-
-  #remove(w: Waiter<T>): void {
-    const i = this.#waiters.indexOf(w);
-    if (i !== -1) this.#waiters.splice(i, 1);
-    this.#settle(w);
-  }
-
-  #settle(w: Waiter<T>): void {
-    clearTimeout(w.timer);
-    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
   }
 
   async #create(): Promise<void> {
@@ -402,7 +391,6 @@ class ObjectPool<T extends object> implements Pool<T> {
       // Fail the longest waiter fast rather than let it run into its timeout on a broken factory.
       const w = this.#waiters.shift();
       if (w !== undefined) {
-        this.#settle(w);
         w.reject(new PoolCreateError(`pool ${this.name} could not create an object`, { cause: err }));
       }
       return;
