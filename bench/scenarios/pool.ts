@@ -67,7 +67,7 @@ export const scenario: Scenario = {
   async run({ runs, log }) {
     const results: Record<string, number[]> = {};
     const add = (k: string, v: number) => {
-      (results[k] ??= []).push(v);
+      results[k] = [...(results[k] ?? []), v];
     };
     for (let r = 0; r < runs; r++) {
       const versus = makeVersus(OBJECTS);
