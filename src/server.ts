@@ -14,6 +14,11 @@ import {
   createMetricsRegistry,
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
+import {
+  createPerformanceManager,
+  installRequestTiming,
+  type PerformanceManager,
+} from './perf/monitor/index.ts';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
 import {
   genRequestId,
@@ -22,7 +27,7 @@ import {
   installHttpMetrics,
   sendError,
 } from './perf/web/index.ts';
-import { registerSystemRoutes } from './platform/api/index.ts';
+import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +43,8 @@ export interface Versus {
   clusterMetrics: ClusterMetrics;
   health: HealthChecks;
   redis: Redis | undefined;
+  /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
+  performance: PerformanceManager | undefined;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -110,6 +117,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clusterMetrics: createClusterMetrics(metrics.registry),
     health,
     redis: undefined,
+    performance: undefined,
     parts: [],
     closing: false,
   };
@@ -127,6 +135,27 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
+  if (config.monitoring.performanceMonitoring) {
+    const performance = createPerformanceManager({
+      targets: {
+        responseTimeMs: config.targets.responseTimeMs,
+        cacheHitRate: config.targets.cacheHitRate,
+        memoryMb: config.targets.memoryUsageMb,
+      },
+      logger: app.log.child({ component: 'performance' }),
+      metrics,
+    });
+    versus.performance = performance;
+    installRequestTiming(app, performance);
+    app.addHook('onReady', () => performance.initialize());
+    app.addHook('onClose', () => performance.close());
+  }
+  versus.parts.push({
+    name: 'monitor',
+    summary: config.monitoring.performanceMonitoring
+      ? `GET /health/performance, /admin/performance (p95 target ${config.targets.responseTimeMs} ms, hit rate ${config.targets.cacheHitRate}, ${config.targets.memoryUsageMb} MB per worker)`
+      : 'off (ENABLE_PERFORMANCE_MONITORING=false)',
+  });
 
   if (config.redis.url !== undefined) {
     const redis = createRedisClient(config.redis.url, {
@@ -170,5 +199,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   versus.parts.push({ name: 'providers', summary: 'built-in mock provider (not yet available)' });
 
   registerSystemRoutes(app);
+  registerPerformanceRoutes(app);
   return app;
 }

@@ -106,7 +106,7 @@ function betaFraction(x: number, a: number, b: number): number {
 function lnGamma(z: number): number {
   // Lanczos approximation (g = 7), accurate to ~15 digits for z > 0.
   const g = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61503916999185,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61503916999186,
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
