@@ -11,6 +11,7 @@ export {
 export type { OperationContext } from './context.ts';
 export { MonitoringDisabledError, PerformanceFailingError } from './errors.ts';
 export { installRequestTiming } from './http.ts';
+export { toSnakeCase } from './json.ts';
 export {
   type ActionResult,
   createPerformanceManager,

@@ -99,6 +99,5 @@ export interface PoolSource {
     waiting: number;
     waitMsMax: number;
     timeouts: number;
-    [k: string]: number | string;
   };
 }

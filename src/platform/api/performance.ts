@@ -4,7 +4,7 @@
  * the auth hook.
  */
 import type { FastifyInstance } from 'fastify';
-import { MonitoringDisabledError, PerformanceFailingError } from '../../perf/monitor/index.ts';
+import { MonitoringDisabledError, PerformanceFailingError, toSnakeCase } from '../../perf/monitor/index.ts';
 import { sendError } from '../../perf/web/index.ts';
 
 const ACTION_NAMES = ['gc', 'clear-expired', 'reset-breakers', 'heap-snapshot'] as const;
@@ -25,22 +25,22 @@ export function registerPerformanceRoutes(app: FastifyInstance): void {
     const m = app.versus.performance;
     if (m === undefined) return { status: 'disabled', message: 'ENABLE_PERFORMANCE_MONITORING is false' };
     const health = await m.health();
-    if (health.status !== 'failing') return health;
+    if (health.status !== 'failing') return toSnakeCase(health);
     const failing = health.checks.filter((c) => c.status === 'failing');
     return sendError(
       reply,
       new PerformanceFailingError(
         `performance targets failing: ${failing.map((c) => `${c.name} ${c.value} ${c.unit} (target ${c.target})`).join('; ')}`,
-        { details: { ...health } },
+        { details: toSnakeCase(health) as Record<string, unknown> },
       ),
     );
   });
 
-  app.get('/admin/performance', async () => manager().report());
+  app.get('/admin/performance', async () => toSnakeCase(await manager().report()));
 
   app.get('/admin/performance/recommendations', async () => ({
     generated_at: Date.now(),
-    recommendations: await manager().recommendations(),
+    recommendations: toSnakeCase(await manager().recommendations()),
   }));
 
   app.post<{ Params: { action: ActionName } }>(
@@ -50,20 +50,22 @@ export function registerPerformanceRoutes(app: FastifyInstance): void {
         params: { type: 'object', properties: { action: { enum: ACTION_NAMES } }, required: ['action'] },
       },
     },
-    async (request) => {
-      const m = manager();
-      switch (request.params.action) {
-        case 'gc': {
-          const result = m.forceGc();
-          return { action: 'gc', ok: result.performed, message: result.message, details: result };
-        }
-        case 'clear-expired':
-          return m.clearExpired();
-        case 'reset-breakers':
-          return m.resetBreakers();
-        case 'heap-snapshot':
-          return m.heapSnapshot();
-      }
-    },
+    async (request) => toSnakeCase(await runAction(request.params.action)),
   );
+
+  async function runAction(action: ActionName) {
+    const m = manager();
+    switch (action) {
+      case 'gc': {
+        const result = m.forceGc();
+        return { action: 'gc', ok: result.performed, message: result.message, details: result };
+      }
+      case 'clear-expired':
+        return m.clearExpired();
+      case 'reset-breakers':
+        return m.resetBreakers();
+      case 'heap-snapshot':
+        return m.heapSnapshot();
+    }
+  }
 }
