@@ -18,6 +18,11 @@ import {
   createMetricsRegistry,
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
+import {
+  createPerformanceManager,
+  installRequestTiming,
+  type PerformanceManager,
+} from './perf/monitor/index.ts';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
@@ -32,9 +37,9 @@ import {
   installRateLimit,
   sendError,
 } from './perf/web/index.ts';
-import { registerSystemRoutes } from './platform/api/index.ts';
 import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
 import { createProviders, type ProviderSet } from './platform/providers/index.ts';
+import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -57,6 +62,8 @@ export interface Versus {
   cache: Cache;
   /** PostgreSQL pool (DATABASE_URL) or embedded PGlite, with the query cache. See docs/database.md. */
   db: Database;
+  /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
+  performance: PerformanceManager | undefined;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -164,6 +171,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     redis: undefined,
     cache: undefined as unknown as Cache,
     db: undefined as unknown as Database,
+    performance: undefined,
     parts: [],
     closing: false,
     http,
@@ -191,6 +199,27 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
+  if (config.monitoring.performanceMonitoring) {
+    const performance = createPerformanceManager({
+      targets: {
+        responseTimeMs: config.targets.responseTimeMs,
+        cacheHitRate: config.targets.cacheHitRate,
+        memoryMb: config.targets.memoryUsageMb,
+      },
+      logger: app.log.child({ component: 'performance' }),
+      metrics,
+    });
+    versus.performance = performance;
+    installRequestTiming(app, performance);
+    app.addHook('onReady', () => performance.initialize());
+    app.addHook('onClose', () => performance.close());
+  }
+  versus.parts.push({
+    name: 'monitor',
+    summary: config.monitoring.performanceMonitoring
+      ? `GET /health/performance, /admin/performance (p95 target ${config.targets.responseTimeMs} ms, hit rate ${config.targets.cacheHitRate}, ${config.targets.memoryUsageMb} MB per worker)`
+      : 'off (ENABLE_PERFORMANCE_MONITORING=false)',
+  });
 
   if (config.redis.url !== undefined) {
     const redis = createRedisClient(config.redis.url, {
@@ -267,6 +296,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     fallbacks: g.fallbacks,
   });
   installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
+  registerPerformanceRoutes(app);
   return app;
 }
 
