@@ -7,6 +7,9 @@
  * test keeps the two in step).
  */
 
+import { readFileSync } from 'node:fs';
+import { type PriceTable, parsePriceTable } from './platform/events/index.ts';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -60,6 +63,14 @@ export interface Config {
     loadShedRssMb: number;
     batchMaxItems: number;
     batchConcurrency: number;
+  };
+  experiments: {
+    eventsFlushIntervalMs: number;
+    eventsFlushBatch: number;
+    eventsBufferMax: number;
+    resultsMinIntervalMs: number;
+    /** Overrides and additions to the built-in price table (USD per million tokens). */
+    modelPrices: PriceTable;
   };
   providers: {
     openai: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
@@ -196,6 +207,19 @@ const path: Parser<string> = (raw) => {
   return raw;
 };
 
+/** MODEL_PRICES: inline JSON, or the path of a JSON file. */
+const priceTable: Parser<PriceTable> = (raw) => {
+  const text = raw.trim();
+  if (text.startsWith('{')) return parsePriceTable(text);
+  let content: string;
+  try {
+    content = readFileSync(text, 'utf8');
+  } catch {
+    throw 'expected inline JSON or the path of a readable JSON file';
+  }
+  return parsePriceTable(content);
+};
+
 const modelList: Parser<string[]> = (raw) => {
   const models = raw
     .split(',')
@@ -303,7 +327,7 @@ export const VARIABLES = {
     name: 'DATA_DIR',
     default: './data',
     parse: path,
-    doc: 'Directory for the embedded PGlite database.',
+    doc: "Directory for the embedded PGlite database (in `<DATA_DIR>/pglite`); ':memory:' keeps it in memory (tests).",
   },
   DATABASE_POOL_SIZE: {
     name: 'DATABASE_POOL_SIZE',
@@ -432,6 +456,36 @@ export const VARIABLES = {
     parse: optional((raw) => raw.trim()),
     secret: true,
     doc: 'Key for the Anthropic Messages API (`anthropic/...` models).',
+  },
+  EVENTS_FLUSH_INTERVAL_MS: {
+    name: 'EVENTS_FLUSH_INTERVAL_MS',
+    default: '200',
+    parse: int(1, 60_000),
+    doc: 'Experiment events are written to the database at least this often (write-behind).',
+  },
+  EVENTS_FLUSH_BATCH: {
+    name: 'EVENTS_FLUSH_BATCH',
+    default: '5000',
+    parse: int(1, 100_000),
+    doc: 'Events per database write; a full batch is written at once.',
+  },
+  EVENTS_BUFFER_MAX: {
+    name: 'EVENTS_BUFFER_MAX',
+    default: '200000',
+    parse: int(100, 10_000_000),
+    doc: 'Events held in memory while the database is slow or down; beyond it new events are dropped and counted.',
+  },
+  RESULTS_MIN_INTERVAL_MS: {
+    name: 'RESULTS_MIN_INTERVAL_MS',
+    default: '2000',
+    parse: int(0, 600_000),
+    doc: 'Experiment results are recomputed at most this often per instance under write load.',
+  },
+  MODEL_PRICES: {
+    name: 'MODEL_PRICES',
+    default: undefined,
+    parse: optional(priceTable),
+    doc: 'Price overrides for cost_usd: JSON (or a JSON file path) of model to {"input", "output"} USD per million tokens.',
   },
   ANTHROPIC_BASE_URL: {
     name: 'ANTHROPIC_BASE_URL',
@@ -612,6 +666,13 @@ export function loadConfig(env: Env = process.env): Config {
       batchMaxItems: v.BATCH_MAX_ITEMS,
       batchConcurrency: v.BATCH_CONCURRENCY,
     },
+    experiments: {
+      eventsFlushIntervalMs: v.EVENTS_FLUSH_INTERVAL_MS,
+      eventsFlushBatch: v.EVENTS_FLUSH_BATCH,
+      eventsBufferMax: v.EVENTS_BUFFER_MAX,
+      resultsMinIntervalMs: v.RESULTS_MIN_INTERVAL_MS,
+      modelPrices: v.MODEL_PRICES ?? {},
+    },
     providers: {
       openai: {
         apiKey: v.OPENAI_API_KEY,
@@ -646,7 +707,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** A config for tests: embedded defaults with overrides applied on top of an env map. */
 export function testConfig(env: Env = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: ':memory:', ...env });
 }
 
 /** Strips the password from a connection URL so it can be printed. */

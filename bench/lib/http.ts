@@ -90,7 +90,13 @@ export async function startTarget(
   const port = await freePort();
   const child = spawn(process.execPath, [...args, `${ROOT}${script}`], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: ':memory:',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -139,7 +139,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
 
   function remember(call: Call, value: CachedCompletion): void {
     if (store === undefined || call.key === undefined) return;
-    store.set(call.key, value, { ttl: call.ttlMs, tags: [`model:${value.model}`] }).catch((err: unknown) => {
+    // No tags: tagged entries leave the tiered cache's inline L1 hit path, and a hit is the hot path.
+    store.set(call.key, value, { ttl: call.ttlMs }).catch((err: unknown) => {
       call.request.log.warn({ err: { message: (err as Error).message } }, 'response cache write failed');
     });
   }

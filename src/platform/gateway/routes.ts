@@ -35,6 +35,16 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
   });
   app.post('/v1/chat/completions', handler);
 
+  for (const [model, chain] of Object.entries(options.fallbacks ?? {})) {
+    const missing = [model, ...chain].filter((m) => options.catalogue.resolve(m) === undefined);
+    if (missing.length > 0) {
+      app.log.warn(
+        { model, missing },
+        `fallback chain of ${model} names models that are not routable (${missing.join(', ')}); they are skipped`,
+      );
+    }
+  }
+
   // The list changes only when providers or mock models change: clients may reuse it for a minute
   // and revalidate cheaply (304) after that.
   const modelsCache = { httpCache: { cacheControl: 'private, max-age=60', etag: true } };
