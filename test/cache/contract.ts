@@ -327,11 +327,15 @@ export function cacheContract(
     });
 
     it('bounds L1 by entries and counts evictions', async () => {
-      const cache = await make({ l1: { maxEntries: 3 } });
+      const metrics = createMetricsRegistry({ defaultMetrics: false });
+      const cache = await make({ l1: { maxEntries: 3 }, metrics });
       for (const k of ['a', 'b', 'c', 'd']) await cache.set(k, k);
       const s = cache.stats();
       expect(s.l1.entries).toBe(3);
       expect(s.counts.evictions).toBe(1);
+      const text = await metrics.metrics();
+      expect(text).toContain('cache_evictions_total{layer="l1"} 1');
+      expect(text).toContain('cache_entries{layer="l1"} 3');
     });
 
     it('bounds L1 by bytes when maxBytes is set', async () => {
