@@ -198,6 +198,17 @@ describe.runIf(hasRedis)('with Redis', () => {
       }
     });
 
+    it('keeps a value msgpack cannot encode (a cycle) in L1 only, without failing the write', async () => {
+      const [cache] = await instances(1);
+      const cyclic: Record<string, unknown> = { n: 1 };
+      cyclic.self = cyclic;
+      await cache!.set('cyclic', cyclic);
+      expect(await cache!.get('cyclic')).toBe(cyclic);
+      expect(await redis.exists(`${cache!.stats().name}::cyclic`)).toBe(0);
+      expect(cache!.stats().counts.l2Errors).toBe(1);
+      expect(cache!.stats().l2.breaker).toBe('closed');
+    });
+
     it('treats an unreadable value (unknown codec byte) as a miss', async () => {
       const [cache] = await instances(1);
       const name = cache!.stats().name;

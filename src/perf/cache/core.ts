@@ -60,7 +60,9 @@ export class CacheCore {
     this.keys = new Keys(o.name);
     this.l1 = createL1(o.maxEntries, o.maxBytes, o.sizeOf ?? defaultSizeOf, this.counts);
     this.tags = new TagState(clock());
-    this.events = new Events((err) => this.o.logger?.warn({ err }, 'cache event listener threw'));
+    this.events = new Events((err) =>
+      this.o.logger?.warn({ err: { message: (err as Error)?.message } }, 'cache event listener threw'),
+    );
     this.#warmers = new Warmers((name, err) => {
       this.o.logger?.warn({ err: { message: err.message }, warmer: name }, 'cache warmer failed');
       this.events.emit('error', { source: 'warmer', error: err });
