@@ -120,11 +120,26 @@ describe.runIf(hasRedis)('with Redis', () => {
   });
 
   describe('tags across instances', () => {
-    it('deleteByTag on A removes the entry on B even with grace on (bentocache #71)', async () => {
-      const [a, b] = await instances(2, { grace: '1h' });
+    it.each([
+      ['without grace', 0],
+      ['with grace on (bentocache #71)', '1h'],
+    ] as const)('deleteByTag on A removes the entry on B %s', async (_, grace) => {
+      const [a, b] = await instances(2, { grace });
       await a!.getOrSet('k', () => 'old', { tags: ['t'] });
+      await a!.set('untagged', 'stays');
       expect(await b!.get('k')).toBe('old'); // now in B's L1
+      expect(await b!.get('untagged')).toBe('stays');
       await a!.deleteByTag('t');
+      await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+      expect(await b!.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
+      expect(await b!.get('untagged')).toBe('stays');
+    });
+
+    it('expireByTag on A without grace: B misses and refetches', async () => {
+      const [a, b] = await instances(2);
+      await a!.set('k', 'old', { tags: ['t'] });
+      expect(await b!.get('k')).toBe('old');
+      await a!.expireByTag('t');
       await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
       expect(await b!.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
     });
