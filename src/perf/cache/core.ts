@@ -80,8 +80,8 @@ export class CacheCore {
         tags: this.tags,
         counts: this.counts,
         metrics: this.#metrics,
-        alive: (e) => this.state(e, Date.now()) !== GONE,
-        fresh: (e) => this.state(e, Date.now()) === FRESH,
+        alive: (e) => this.state(e, readNow()) !== GONE,
+        fresh: (e) => this.state(e, readNow()) === FRESH,
         onError: (source, error) => this.events.emit('error', { source, error }),
         onTags: () => this.#boundTags(),
         onResubscribed: () => {
@@ -133,7 +133,7 @@ export class CacheCore {
     this.#open();
     checkKey(key);
     if (e !== undefined) {
-      const s = this.state(e, Date.now());
+      const s = this.state(e, readNow());
       if (s === FRESH) {
         this.hit(full);
         return e.value;
@@ -143,7 +143,7 @@ export class CacheCore {
     this.#miss(full);
     if (this.#remote === undefined) return undefined;
     const remote = await this.#remote.read(full);
-    if (remote && this.state(remote, Date.now()) === FRESH) {
+    if (remote && this.state(remote, readNow()) === FRESH) {
       if (this.events.hot) this.hitEvent(full, 'l2');
       return remote.value;
     }
@@ -165,7 +165,7 @@ export class CacheCore {
     }
     let stale: Entry | undefined;
     if (e !== undefined) {
-      const s = this.state(e, Date.now());
+      const s = this.state(e, readNow());
       if (s === FRESH) {
         this.hit(full);
         return e.value;
@@ -179,7 +179,7 @@ export class CacheCore {
     if (run === undefined && this.#remote !== undefined) {
       const remote = await this.#remote.read(full);
       if (remote) {
-        const s = this.state(remote, Date.now());
+        const s = this.state(remote, readNow());
         if (s === FRESH) {
           if (this.events.hot) this.hitEvent(full, 'l2');
           return remote.value;
@@ -263,7 +263,7 @@ export class CacheCore {
    */
   #afterFailure(full: string, err: unknown): void {
     const e = this.l1.peek(full);
-    if (e === undefined || this.state(e, Date.now()) !== STALE) return;
+    if (e === undefined || this.state(e, readNow()) !== STALE) return;
     const error = err instanceof Error ? err : new Error(String(err));
     this.o.logger?.warn(
       {
