@@ -37,9 +37,9 @@ import {
   installRateLimit,
   sendError,
 } from './perf/web/index.ts';
+import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
 import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
 import { createProviders, type ProviderSet } from './platform/providers/index.ts';
-import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
 
 export const VERSION = '0.1.0';
 
