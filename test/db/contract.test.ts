@@ -5,18 +5,22 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/perf/db/index.ts';
 import { createMetricsRegistry } from '../../src/perf/metrics/index.ts';
-import { type Backend, pgliteBackend, postgresBackend } from '../helpers/db.ts';
+import { type Backend, pgliteBackend, postgresBackend, warmPglite } from '../helpers/db.ts';
 import { hasPostgres } from '../helpers/services.ts';
 
 const backends: [string, () => Promise<Backend>][] = [['pglite', async () => pgliteBackend()]];
 if (hasPostgres) backends.push(['postgres', postgresBackend]);
 
-describe.each(backends)('database contract on %s', (_name, makeBackend) => {
+describe.each(backends)('database contract on %s', (name, makeBackend) => {
   let backend: Backend;
   let db: Database;
+
+  beforeAll(async () => {
+    if (name === 'pglite') await warmPglite();
+  }, 180_000);
 
   beforeEach(async () => {
     backend = await makeBackend();

@@ -82,6 +82,9 @@ describe('plan filters', () => {
       'user_id',
       'status',
     ]);
+    expect(
+      filterColumns('((big.payload <> $2::text) AND (big.created_at > now()) AND (big.user_id = $3))'),
+    ).toEqual(['user_id', 'created_at']);
     expect(safeFilter(`((t.user_id = 42) AND ((t.status)::text = 'secret'::text))`)).not.toMatch(/42|secret/);
   });
 });

@@ -191,7 +191,10 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     checkInput(sql, params);
     const info = analyzeStatement(sql);
     const started = performance.now();
-    const { session, waitedMs } = await driver.acquire();
+    const acquired = await driver.acquire();
+    const { session } = acquired;
+    // Only a wait in the queue says the pool is too small; opening a connection is not that.
+    const waitedMs = acquired.queued ? acquired.waitedMs : 0;
     let result: RawResult;
     let broken = false;
     try {
@@ -219,7 +222,9 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
   }
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const { session, waitedMs } = await driver.acquire();
+    const acquired = await driver.acquire();
+    const { session } = acquired;
+    const waitedMs = acquired.queued ? acquired.waitedMs : 0;
     const written = new Set<string>();
     let all = false;
     let broken = false;
