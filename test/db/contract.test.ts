@@ -205,6 +205,7 @@ describe.each(backends)('database contract on %s', (name, makeBackend) => {
     expect(text).toMatch(/database_query_duration_seconds_count\{operation="select",cached="false"\} 1/);
     expect(text).toMatch(/database_query_duration_seconds_count\{operation="select",cached="true"\} 1/);
     expect(text).toMatch(/database_pool_connections\{state="idle"\}/);
+    expect(text).toMatch(/database_pool_wait_seconds_count \d+/);
   });
 
   it('logs a slow statement once, normalised, with its plan and never its parameter values', async () => {

@@ -124,6 +124,10 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     }
   }
 
+  const poolWait = options.metrics?.histogram({
+    name: 'database_pool_wait_seconds',
+    help: 'Time statements and transactions waited for a database connection (opening one included).',
+  });
   const analyzer: Analyzer = createAnalyzer({
     slowMs: options.slowQueryMs ?? 100,
     largeTableRows: options.largeTableRows ?? 10_000,
@@ -192,6 +196,7 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     const info = analyzeStatement(sql);
     const started = performance.now();
     const acquired = await driver.acquire();
+    poolWait?.observe(acquired.waitedMs / 1000);
     const { session } = acquired;
     // Only a wait in the queue says the pool is too small; opening a connection is not that.
     const waitedMs = acquired.queued ? acquired.waitedMs : 0;
@@ -223,6 +228,7 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const acquired = await driver.acquire();
+    poolWait?.observe(acquired.waitedMs / 1000);
     const { session } = acquired;
     const waitedMs = acquired.queued ? acquired.waitedMs : 0;
     const written = new Set<string>();
