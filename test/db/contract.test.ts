@@ -108,6 +108,23 @@ describe.each(backends)('database contract on %s', (name, makeBackend) => {
     expect((await db.cachedQuery('SELECT count(*) AS n FROM items', [], { ttl: 50 })).cached).toBe(false);
   });
 
+  it('reads the database every time when the cache is turned off', async () => {
+    const off = await backend.open({ cacheEnabled: false });
+    await off.query('CREATE TABLE uncached (a int)');
+    expect((await off.cachedQuery('SELECT a FROM uncached')).cached).toBe(false);
+    await off.query('INSERT INTO uncached VALUES (1)');
+    expect(await off.cachedQuery('SELECT a FROM uncached')).toMatchObject({
+      cached: false,
+      rows: [{ a: 1 }],
+    });
+  });
+
+  it('rejects a bad search path with a typed error', async () => {
+    await expect(backend.open({ searchPath: 'x; DROP TABLE items' })).rejects.toMatchObject({
+      code: 'DB_INVALID_OPTION',
+    });
+  });
+
   it('refuses to cache writes', async () => {
     await expect(db.cachedQuery(`DELETE FROM items`)).rejects.toMatchObject({ code: 'DB_NOT_CACHEABLE' });
     await expect(db.cachedQuery(`SELEC 1`)).rejects.toMatchObject({ code: 'DB_NOT_CACHEABLE' });

@@ -5,6 +5,7 @@
 import { type Analyzer, createAnalyzer, type Logger } from './analyzer.ts';
 import type { Driver, RawResult, Session } from './driver.ts';
 import {
+  DbInvalidOptionError,
   DbMigrationError,
   DbNotCacheableError,
   DbPoolTimeoutError,
@@ -24,6 +25,7 @@ import type { Database, DatabaseOptions, HealthState, Queryable, QueryResult } f
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
   await loadParser();
+  const searchPath = checkSearchPath(options.searchPath);
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
@@ -40,7 +42,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       timeoutMs,
       recycleMs: options.poolRecycleMs ?? 3_600_000,
       overflowIdleMs: options.overflowIdleMs ?? 10_000,
-      searchPath: checkSearchPath(options.searchPath),
+      searchPath,
       applicationName: 'versus',
       onError: (err) =>
         options.logger?.warn({ err: { message: err.message } }, 'idle database connection failed'),
@@ -102,7 +104,7 @@ function logMigrations(report: MigrationReport, logger: Logger | undefined): voi
 
 function checkSearchPath(path: string | undefined): string | undefined {
   if (path !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]*(,\s*[A-Za-z_][A-Za-z0-9_$]*)*$/.test(path)) {
-    throw new Error(
+    throw new DbInvalidOptionError(
       `searchPath ${JSON.stringify(path)} is not valid: expected schema names separated by commas`,
     );
   }
@@ -323,6 +325,7 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
         );
       }
       const started = performance.now();
+      if (options.cacheEnabled === false) return { ...(await query<R>(sql, params)), cached: false };
       const { result, hit } = await cache.get(sql, params, info.reads, o, () => query(sql, params));
       if (hit)
         analyzer.record(info, performance.now() - started, {

@@ -4,6 +4,7 @@ export type { PoolStats } from './driver.ts';
 export {
   DbClosedError,
   DbConstraintError,
+  DbInvalidOptionError,
   DbMigrationError,
   DbNotCacheableError,
   DbPoolTimeoutError,

@@ -40,6 +40,8 @@ export interface DatabaseOptions {
   largeResultRows?: number;
   /** Where cached results live (the tiered cache). @default an in-process LRU of 1000 results */
   cache?: QueryCacheStore;
+  /** false: cachedQuery always reads the database (ENABLE_PERFORMANCE_OPTIMIZATION=false). @default true */
+  cacheEnabled?: boolean;
   /** Default cachedQuery TTL, ms. @default 60000 */
   cacheTtlMs?: number;
   /** An existing PGlite to use instead of opening one (it is not closed by close()). */
