@@ -269,6 +269,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     // In-memory PGlite (tests) opens on first use: most test apps never query it.
     lazy: d.url === undefined && d.dataDir === IN_MEMORY,
     cache: cache.namespace('db'),
+    cacheEnabled: config.monitoring.performanceOptimization,
     metrics,
     logger: app.log,
   });
