@@ -27,7 +27,7 @@ describe.skipIf(!hasRedis)('response cache across instances (Redis L2)', () => {
     expect(first.headers.get('x-cache')).toBe('MISS');
     const original = (await first.json()) as { choices: { message: { content: string } }[] };
     // The L2 write completes just after the reply; give it a moment (a miss here would call the mock).
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000));
     const hit = await two.post(body);
     expect(hit.headers.get('x-cache')).toBe('HIT');
     expect(calls(two, `mock/${name}`)).toBe(0);
