@@ -19,7 +19,7 @@ import { UnknownModelError } from './errors.ts';
 import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
 import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
 import { ChunkWriter } from './sse.ts';
-import { UpstreamCaller } from './upstream.ts';
+import { type CallInput, UpstreamCaller } from './upstream.ts';
 
 export interface ChatHandlerOptions {
   catalogue: Catalogue;
@@ -46,6 +46,43 @@ const PARAM_KEYS = [
 
 class ClientGone extends Error {}
 
+/**
+ * Aborts when the client disconnects. Created on first use: a cache hit never needs it, and an
+ * AbortController plus a socket listener per request is measurable on that path.
+ */
+class ClientWatch {
+  readonly #reply: FastifyReply;
+  #controller: AbortController | undefined;
+  #onClose: (() => void) | undefined;
+
+  constructor(reply: FastifyReply) {
+    this.#reply = reply;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      const raw = this.#reply.raw;
+      this.#onClose = () => {
+        if (!raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
+      };
+      raw.on('close', this.#onClose);
+      if (raw.destroyed && !raw.writableFinished)
+        controller.abort(new ClientGone('the client closed the connection'));
+      this.#controller = controller;
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#controller?.signal.aborted === true;
+  }
+
+  dispose(): void {
+    if (this.#onClose !== undefined) this.#reply.raw.off('close', this.#onClose);
+  }
+}
+
 interface Call {
   request: FastifyRequest;
   reply: FastifyReply;
@@ -57,8 +94,18 @@ interface Call {
   key: string | undefined;
   mode: CacheMode;
   ttlMs: number;
-  signal: AbortSignal;
+  watch: ClientWatch;
   timing: { upstreamMs: number };
+}
+
+function upstreamInput(call: Call): CallInput {
+  return {
+    chain: call.chain,
+    messages: call.messages,
+    params: call.params,
+    signal: call.watch.signal,
+    timing: call.timing,
+  };
 }
 
 function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | undefined): CompletionParams {
@@ -170,7 +217,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     } else {
       const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
       try {
-        const r = await caller.complete(call);
+        const r = await caller.complete(upstreamInput(call));
         const value: CachedCompletion = {
           model: r.model,
           content: r.value.content,
@@ -188,7 +235,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (r.fallbackFrom === undefined) remember(call, value);
         served = { value, hit: false };
       } catch (err) {
-        lead?.reject(call.signal.aborted ? new LeaderGone() : err);
+        lead?.reject(call.watch.aborted ? new LeaderGone() : err);
         throw err;
       }
     }
@@ -233,7 +280,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
     let writer: ChunkWriter | undefined;
     try {
-      const r = await caller.stream(call);
+      const r = await caller.stream(upstreamInput(call));
       noteServed(call, r.model, r.fallbackFrom);
       writer = openStream(call, call.key === undefined ? 'BYPASS' : 'MISS', r.model);
       writer.role();
@@ -249,7 +296,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (delta.finishReason !== undefined) finish = delta.finishReason;
         if (delta.usage !== undefined) usage = delta.usage;
       }
-      if (call.signal.aborted) throw call.signal.reason;
+      if (call.watch.aborted) throw call.watch.signal.reason;
       usage ??= { prompt_tokens: 0, completion_tokens: deltas.length, total_tokens: deltas.length };
       writer.finish(finish ?? 'stop');
       if (includeUsage) writer.usage(usage);
@@ -271,8 +318,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
       );
       if (r.fallbackFrom === undefined) remember(call, value);
     } catch (err) {
-      lead?.reject(call.signal.aborted ? new LeaderGone() : err);
-      if (writer === undefined || call.signal.aborted) throw call.signal.aborted ? new ClientGone() : err;
+      lead?.reject(call.watch.aborted ? new LeaderGone() : err);
+      if (writer === undefined || call.watch.aborted) throw call.watch.aborted ? new ClientGone() : err;
       // The stream already started: the error goes into it, then the stream ends.
       const appError = toAppError(err, call.request.id);
       call.request.log.warn(
@@ -311,11 +358,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       stream: body.stream === true,
     };
     const timing = { upstreamMs: 0 };
-    const controller = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
-    };
-    reply.raw.on('close', onClose);
+    const watch = new ClientWatch(reply);
     try {
       const decision = hooks?.route
         ? await hooks.route({
@@ -359,13 +402,13 @@ export function createChatHandler(options: ChatHandlerOptions) {
         key: mode === 'bypass' ? undefined : cacheKey(request.principal.id, model, messages, params),
         mode,
         ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
-        signal: controller.signal,
+        watch,
         timing,
       };
       if (record.stream) await replyStream(call);
       else await replyJson(call);
     } catch (err) {
-      if (err instanceof ClientGone || controller.signal.aborted) {
+      if (err instanceof ClientGone || watch.aborted) {
         record.status = 499;
         record.errorCode = 'CLIENT_CLOSED';
       } else {
@@ -381,7 +424,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         }
       }
     } finally {
-      reply.raw.off('close', onClose);
+      watch.dispose();
       record.latencyMs = reply.elapsedTime;
       recordSafely(request, record);
     }
