@@ -70,7 +70,8 @@ export const scenario: Scenario = {
         [
           'Versus cache hit req/s',
           'bare Fastify req/s',
-          'ratio',
+          'ratio of medians',
+          'median of paired ratios',
           'Versus p50 / p99 ms',
           'Fastify p50 / p99 ms',
           'errors + non-2xx',
