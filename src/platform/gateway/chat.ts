@@ -9,14 +9,17 @@ import { sendError, toAppError } from '../../perf/web/index.ts';
 import type { Catalogue, ChatMessage, CompletionParams, Usage } from '../providers/index.ts';
 import {
   type CachedCompletion,
+  type CacheMode,
   Coalescer,
   cacheKey,
+  cacheModeOf,
   isCachedCompletion,
   LeaderGone,
   type ResponseStore,
 } from './cache.ts';
+import { ClientGone, ClientWatch } from './client-watch.ts';
 import { UnknownModelError } from './errors.ts';
-import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
+import type { CompletionRecord, GatewayHooks } from './hooks.ts';
 import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
 import { ChunkWriter } from './sse.ts';
 import { type CallInput, UpstreamCaller } from './upstream.ts';
@@ -32,8 +35,6 @@ export interface ChatHandlerOptions {
   serviceOptions?: ((model: string) => ServiceOptions | undefined) | undefined;
 }
 
-type CacheMode = 'bypass' | 'use' | 'refresh';
-
 const PARAM_KEYS = [
   'temperature',
   'top_p',
@@ -43,45 +44,6 @@ const PARAM_KEYS = [
   'frequency_penalty',
   'seed',
 ] as const;
-
-class ClientGone extends Error {}
-
-/**
- * Aborts when the client disconnects. Created on first use: a cache hit never needs it, and an
- * AbortController plus a socket listener per request is measurable on that path.
- */
-class ClientWatch {
-  readonly #reply: FastifyReply;
-  #controller: AbortController | undefined;
-  #onClose: (() => void) | undefined;
-
-  constructor(reply: FastifyReply) {
-    this.#reply = reply;
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      const controller = new AbortController();
-      const raw = this.#reply.raw;
-      this.#onClose = () => {
-        if (!raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
-      };
-      raw.on('close', this.#onClose);
-      if (raw.destroyed && !raw.writableFinished)
-        controller.abort(new ClientGone('the client closed the connection'));
-      this.#controller = controller;
-    }
-    return this.#controller.signal;
-  }
-
-  get aborted(): boolean {
-    return this.#controller?.signal.aborted === true;
-  }
-
-  dispose(): void {
-    if (this.#onClose !== undefined) this.#reply.raw.off('close', this.#onClose);
-  }
-}
 
 interface Call {
   request: FastifyRequest;
@@ -118,20 +80,6 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
     params.max_tokens = body.max_completion_tokens;
   }
   return params as CompletionParams;
-}
-
-function cacheModeOf(
-  headers: FastifyRequest['headers'],
-  params: CompletionParams,
-  decision: RouteDecision | undefined,
-): CacheMode {
-  const optIn = headers['x-versus-cache'];
-  if (optIn === 'off') return 'bypass';
-  const control = headers['cache-control'];
-  if (typeof control === 'string' && control.includes('no-store')) return 'bypass';
-  const deterministic = params.temperature === 0 || decision?.cacheable === true || optIn === 'on';
-  if (!deterministic) return 'bypass';
-  return typeof control === 'string' && control.includes('no-cache') ? 'refresh' : 'use';
 }
 
 function overhead(reply: FastifyReply, timing: { upstreamMs: number }): string {
