@@ -22,18 +22,16 @@ export function registerMonitorMetrics(
   latest: () => PerformanceSnapshot | undefined,
   alerts: AlertEngine,
 ): MonitorMetrics {
-  // Declared here so they exist on /metrics even before the part that feeds them is configured;
-  // the database and cache layers observe them with these label names.
+  // Declared here so it exists on /metrics even before the part that feeds it is configured;
+  // the database layer observes it with these label names.
   metrics.histogram({
     name: 'database_query_duration_seconds',
     help: 'Database query duration in seconds, by operation and whether the query cache answered.',
     labelNames: ['operation', 'cached'] as const,
   });
-  metrics.counter({
-    name: 'cache_operations_total',
-    help: 'Cache operations by layer, operation and result.',
-    labelNames: ['layer', 'op', 'result'] as const,
-  });
+  // cache_operations_total is left to the cache layer: the registry prints metrics in
+  // registration order, and the cache copies its counts into the counter from a collect hook on
+  // cache_hit_rate, so the counter must be registered after that gauge or a scrape shows it empty.
   const memory = metrics.gauge({
     name: 'memory_usage_bytes',
     help: 'Process memory in bytes, by type (rss, heap_used, heap_total, external, array_buffers).',
