@@ -49,8 +49,24 @@ export interface Config {
     performanceOptimization: boolean;
   };
   providers: {
-    openai: { apiKey: string | undefined; baseUrl: string };
-    anthropic: { apiKey: string | undefined; baseUrl: string };
+    openai: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
+    anthropic: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
+    /** External mock provider (OpenAI API base URL); undefined starts one in-process. */
+    mockUrl: string | undefined;
+  };
+  gateway: {
+    /** Per model, the models tried in order when it is unavailable. */
+    fallbacks: Record<string, string[]>;
+    timeoutMs: number;
+    maxRetries: number;
+    maxConcurrency: number;
+    queueSize: number;
+    breakerThreshold: number;
+    breakerWindowMs: number;
+    breakerMinRequests: number;
+    breakerOpenMs: number;
+    breakerMaxOpenMs: number;
+    cacheTtlMs: number;
   };
 }
 
@@ -165,6 +181,41 @@ const host: Parser<string> = (raw) => {
 const path: Parser<string> = (raw) => {
   if (raw.trim() === '') throw 'expected a directory path';
   return raw;
+};
+
+const modelList: Parser<string[]> = (raw) => {
+  const models = raw
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== '');
+  if (models.length === 0 || models.some((m) => /\s/.test(m)))
+    throw 'expected a comma-separated list of model ids';
+  return models;
+};
+
+const MODEL_ID = /^[\w.-]+\/[\w.:@/-]+$/;
+const fallbackMap: Parser<Record<string, string[]>> = (raw) => {
+  const map: Record<string, string[]> = {};
+  for (const entry of raw
+    .split(';')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const [model, chain, extra] = entry.split('=').map((p) => p.trim());
+    const fallbacks = (chain ?? '')
+      .split('|')
+      .map((m) => m.trim())
+      .filter((m) => m !== '');
+    if (
+      extra !== undefined ||
+      !MODEL_ID.test(model ?? '') ||
+      fallbacks.length === 0 ||
+      !fallbacks.every((m) => MODEL_ID.test(m))
+    ) {
+      throw 'expected entries like provider/model=provider/fallback1|provider/fallback2, separated by ;';
+    }
+    map[model!] = fallbacks;
+  }
+  return map;
 };
 
 /** The variables, in the order docs/operations.md lists them. */
@@ -333,6 +384,90 @@ export const VARIABLES = {
     parse: url(['http:', 'https:']),
     doc: 'Base URL of the Anthropic API.',
   },
+  OPENAI_MODELS: {
+    name: 'OPENAI_MODELS',
+    default: 'gpt-4o-mini,gpt-4o,gpt-4.1-mini',
+    parse: modelList,
+    doc: 'Models routable as `openai/<id>` (when OPENAI_API_KEY is set or OPENAI_BASE_URL is changed).',
+  },
+  ANTHROPIC_MODELS: {
+    name: 'ANTHROPIC_MODELS',
+    default: 'claude-sonnet-4-5,claude-haiku-4-5',
+    parse: modelList,
+    doc: 'Models routable as `anthropic/<id>` (when ANTHROPIC_API_KEY is set or ANTHROPIC_BASE_URL is changed).',
+  },
+  MOCK_PROVIDER_URL: {
+    name: 'MOCK_PROVIDER_URL',
+    default: undefined,
+    parse: optional(url(['http:', 'https:'])),
+    doc: 'OpenAI API base URL of a separately run mock provider (`npm run mock-provider`). Unset: one starts in-process on a free port.',
+  },
+  MODEL_FALLBACKS: {
+    name: 'MODEL_FALLBACKS',
+    default: undefined,
+    parse: optional(fallbackMap),
+    doc: 'Fallback chains: `provider/model=provider/fb1|provider/fb2;...`. A fallback serves when the model is open-circuited or out of retries.',
+  },
+  PROVIDER_TIMEOUT_MS: {
+    name: 'PROVIDER_TIMEOUT_MS',
+    default: '30000',
+    parse: int(0, 3_600_000),
+    doc: 'Per-attempt timeout to the first byte of a provider answer (0: none).',
+  },
+  PROVIDER_MAX_RETRIES: {
+    name: 'PROVIDER_MAX_RETRIES',
+    default: '2',
+    parse: int(0, 10),
+    doc: 'Retries after a failed attempt (connect error, 429, 5xx, timeout); never for other 4xx.',
+  },
+  PROVIDER_MAX_CONCURRENCY: {
+    name: 'PROVIDER_MAX_CONCURRENCY',
+    default: '256',
+    parse: int(1, 100_000),
+    doc: 'Calls in flight per model (bulkhead).',
+  },
+  PROVIDER_QUEUE_SIZE: {
+    name: 'PROVIDER_QUEUE_SIZE',
+    default: '256',
+    parse: int(0, 100_000),
+    doc: 'Calls waiting per model when the bulkhead is full; beyond it 503 BULKHEAD_FULL.',
+  },
+  BREAKER_FAILURE_THRESHOLD: {
+    name: 'BREAKER_FAILURE_THRESHOLD',
+    default: '0.5',
+    parse: num(0.01, 1),
+    doc: "Failure share over the window that opens a model's circuit breaker.",
+  },
+  BREAKER_WINDOW_MS: {
+    name: 'BREAKER_WINDOW_MS',
+    default: '10000',
+    parse: int(100, 3_600_000),
+    doc: "Sliding window of the breaker's failure rate.",
+  },
+  BREAKER_MIN_REQUESTS: {
+    name: 'BREAKER_MIN_REQUESTS',
+    default: '10',
+    parse: int(1, 1_000_000),
+    doc: 'Calls needed in the window before the breaker may open.',
+  },
+  BREAKER_OPEN_MS: {
+    name: 'BREAKER_OPEN_MS',
+    default: '5000',
+    parse: int(1, 3_600_000),
+    doc: 'Open interval before the first half-open probe; doubles after each failed probe.',
+  },
+  BREAKER_MAX_OPEN_MS: {
+    name: 'BREAKER_MAX_OPEN_MS',
+    default: '60000',
+    parse: int(1, 86_400_000),
+    doc: 'Longest open interval.',
+  },
+  RESPONSE_CACHE_TTL_S: {
+    name: 'RESPONSE_CACHE_TTL_S',
+    default: '3600',
+    parse: seconds(1, 30 * 86400),
+    doc: 'Seconds a cached chat completion is served.',
+  },
 } satisfies Record<string, Variable<unknown>>;
 
 type Vars = typeof VARIABLES;
@@ -367,6 +502,11 @@ export function loadConfig(env: Env = process.env): Config {
     if (v.WEB_CONCURRENCY > 1 && v.DATABASE_URL === undefined) {
       problems.push(
         `WEB_CONCURRENCY=${v.WEB_CONCURRENCY} needs DATABASE_URL: the embedded PGlite database belongs to one process; set DATABASE_URL or use WEB_CONCURRENCY=1`,
+      );
+    }
+    if (v.BREAKER_MAX_OPEN_MS < v.BREAKER_OPEN_MS) {
+      problems.push(
+        `BREAKER_MAX_OPEN_MS=${v.BREAKER_MAX_OPEN_MS} is not valid: it must be at least BREAKER_OPEN_MS (${v.BREAKER_OPEN_MS})`,
       );
     }
     if (v.ENABLE_PROMETHEUS && v.PROMETHEUS_PORT !== 0 && v.PROMETHEUS_PORT === v.PORT) {
@@ -409,8 +549,33 @@ export function loadConfig(env: Env = process.env): Config {
       performanceOptimization: v.ENABLE_PERFORMANCE_OPTIMIZATION,
     },
     providers: {
-      openai: { apiKey: v.OPENAI_API_KEY, baseUrl: v.OPENAI_BASE_URL },
-      anthropic: { apiKey: v.ANTHROPIC_API_KEY, baseUrl: v.ANTHROPIC_BASE_URL },
+      openai: {
+        apiKey: v.OPENAI_API_KEY,
+        baseUrl: v.OPENAI_BASE_URL,
+        models: v.OPENAI_MODELS,
+        enabled: v.OPENAI_API_KEY !== undefined || v.OPENAI_BASE_URL !== VARIABLES.OPENAI_BASE_URL.default,
+      },
+      anthropic: {
+        apiKey: v.ANTHROPIC_API_KEY,
+        baseUrl: v.ANTHROPIC_BASE_URL,
+        models: v.ANTHROPIC_MODELS,
+        enabled:
+          v.ANTHROPIC_API_KEY !== undefined || v.ANTHROPIC_BASE_URL !== VARIABLES.ANTHROPIC_BASE_URL.default,
+      },
+      mockUrl: v.MOCK_PROVIDER_URL,
+    },
+    gateway: {
+      fallbacks: v.MODEL_FALLBACKS ?? {},
+      timeoutMs: v.PROVIDER_TIMEOUT_MS,
+      maxRetries: v.PROVIDER_MAX_RETRIES,
+      maxConcurrency: v.PROVIDER_MAX_CONCURRENCY,
+      queueSize: v.PROVIDER_QUEUE_SIZE,
+      breakerThreshold: v.BREAKER_FAILURE_THRESHOLD,
+      breakerWindowMs: v.BREAKER_WINDOW_MS,
+      breakerMinRequests: v.BREAKER_MIN_REQUESTS,
+      breakerOpenMs: v.BREAKER_OPEN_MS,
+      breakerMaxOpenMs: v.BREAKER_MAX_OPEN_MS,
+      cacheTtlMs: v.RESPONSE_CACHE_TTL_S,
     },
   };
 }

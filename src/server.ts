@@ -6,8 +6,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { type Config, redactUrl } from './config.ts';
+import { type Cache, createCache } from './perf/cache/index.ts';
 import { ShuttingDownError } from './perf/errors.ts';
 import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
+import { createHttpClients, type HttpClients } from './perf/http/index.ts';
 import {
   type ClusterMetrics,
   createClusterMetrics,
@@ -15,11 +17,15 @@ import {
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
 import {
+  breakerSource,
+  cacheSource,
   createPerformanceManager,
+  createTransitionLog,
   installRequestTiming,
   type PerformanceManager,
 } from './perf/monitor/index.ts';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
+import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   genRequestId,
   installAuth,
@@ -28,6 +34,8 @@ import {
   sendError,
 } from './perf/web/index.ts';
 import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
+import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
+import { createProviders, type ProviderSet } from './platform/providers/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -45,9 +53,18 @@ export interface Versus {
   redis: Redis | undefined;
   /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
   performance: PerformanceManager | undefined;
+  /** The tiered cache (L1 memory, plus Redis L2 and the bus when REDIS_URL is set). */
+  cache: Cache;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
+  /** Upstream HTTP pools, one per provider origin. */
+  http: HttpClients;
+  /** Circuit breakers, retries, timeouts and bulkheads per model. */
+  resilience: Resilience;
+  providers: ProviderSet;
+  /** The gateway's extension points; set `route`/`record` here to plug in experiments. */
+  gatewayHooks: GatewayHooks;
 }
 
 declare module 'fastify' {
@@ -61,6 +78,8 @@ export interface BuildOptions {
   logStream?: DestinationStream;
   /** Metrics registry to register into. @default a new one */
   metrics?: MetricsRegistry;
+  /** Gateway hooks (experiments). @default none; they can also be set on `app.versus.gatewayHooks` */
+  gatewayHooks?: GatewayHooks;
 }
 
 /** Paths pino must never print: keys and credentials in headers or in logged objects. */
@@ -111,6 +130,32 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const metrics = options.metrics ?? createMetricsRegistry();
   const health = createHealthChecks();
+  const http = createHttpClients({ metrics });
+  const g = config.gateway;
+  const breakerTransitions = createTransitionLog();
+  const resilience = createResilience({
+    metrics,
+    logger: app.log,
+    onTransition: breakerTransitions.record,
+    defaults: {
+      timeoutMs: g.timeoutMs,
+      retry: { maxAttempts: g.maxRetries + 1 },
+      bulkhead: { maxConcurrent: g.maxConcurrency, maxQueue: g.queueSize },
+      breaker: {
+        threshold: g.breakerThreshold,
+        windowMs: g.breakerWindowMs,
+        minimumVolume: g.breakerMinRequests,
+        openMs: g.breakerOpenMs,
+        maxOpenMs: g.breakerMaxOpenMs,
+      },
+    },
+  });
+  const providers = await createProviders({ http, ...config.providers });
+  app.addHook('onClose', async () => {
+    resilience.close();
+    await http.close();
+    await providers.close();
+  });
   const versus: Versus = {
     config,
     metrics,
@@ -118,8 +163,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health,
     redis: undefined,
     performance: undefined,
+    cache: undefined as unknown as Cache,
     parts: [],
     closing: false,
+    http,
+    resilience,
+    providers,
+    gatewayHooks: options.gatewayHooks ?? {},
   };
   app.decorate('versus', versus);
 
@@ -146,6 +196,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       metrics,
     });
     versus.performance = performance;
+    performance.setBreakers(breakerSource(resilience, breakerTransitions));
+    performance.addHttpClients(http);
     installRequestTiming(app, performance);
     app.addHook('onReady', () => performance.initialize());
     app.addHook('onClose', () => performance.close());
@@ -167,13 +219,18 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
-  versus.parts.push({
-    name: 'cache',
-    summary:
-      config.redis.url === undefined
-        ? `memory only (${config.cache.memoryMaxSize} entries); set REDIS_URL to add the Redis tier (tiered cache: not yet available)`
-        : `memory + Redis at ${redactUrl(config.redis.url)} (tiered cache: not yet available)`,
+  const cache = createCache({
+    l1: { maxEntries: config.cache.memoryMaxSize },
+    redis: versus.redis,
+    compression: { enabled: config.cache.compressionEnabled },
+    metrics,
+    logger: app.log,
   });
+  versus.cache = cache;
+  versus.performance?.addCache(cacheSource(cache));
+  // Registered after the Redis hook: onClose hooks run in reverse, so the cache closes first.
+  app.addHook('onClose', () => cache.close());
+  versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });
 
   if (config.database.url !== undefined) {
     const url = config.database.url;
@@ -196,9 +253,25 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       summary: `PGlite under ${config.database.dataDir} (embedded database: not yet available)`,
     });
   }
-  versus.parts.push({ name: 'providers', summary: 'built-in mock provider (not yet available)' });
+  versus.parts.push({ name: 'providers', summary: providers.summary });
 
   registerSystemRoutes(app);
   registerPerformanceRoutes(app);
+  registerGatewayRoutes(app, {
+    catalogue: providers.catalogue,
+    resilience,
+    hooks: versus.gatewayHooks,
+    cache: cache.namespace('gateway'),
+    cacheTtlMs: g.cacheTtlMs,
+    cacheEnabled: config.monitoring.performanceOptimization,
+    fallbacks: g.fallbacks,
+  });
   return app;
+}
+
+function describeCache(cache: Cache, config: Config): string {
+  const l1 = `L1 memory (${config.cache.memoryMaxSize} entries)`;
+  if (config.redis.url === undefined) return `${l1}; set REDIS_URL to add the Redis tier and bus`;
+  const l2 = cache.stats().l2.enabled ? 'L2 Redis + invalidation bus' : 'Redis tier not yet available';
+  return `${l1} + ${l2} at ${redactUrl(config.redis.url)}`;
 }

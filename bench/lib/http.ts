@@ -125,3 +125,55 @@ export async function startTarget(
     },
   };
 }
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface RateResult {
+  requests: number;
+  rps: number;
+  latency: Percentiles;
+  /** Percentiles of the numeric response header asked for, when the server sent it. */
+  header?: Percentiles;
+  errors: number;
+  non2xx: number;
+}
+
+export interface RateOptions {
+  url: string;
+  body: string;
+  /** Requests per second offered (open loop). */
+  rate: number;
+  duration: number;
+  connections: number;
+  header?: string;
+  headers?: Record<string, string>;
+  warmup?: number;
+}
+
+/** Fixed-rate POST load in a child process, reading a numeric header (bench/lib/overhead-child.ts). */
+export function loadAtRate(options: RateOptions): Promise<RateResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [`${ROOT}bench/lib/overhead-child.ts`, JSON.stringify(options)],
+      {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: (options.duration + (options.warmup ?? 1) + 60) * 1000,
+      },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`load generator failed: ${err.message}\n${stderr}`));
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as RateResult);
+        } catch {
+          reject(new Error(`load generator printed no result: ${stdout}${stderr}`));
+        }
+      },
+    );
+  });
+}

@@ -1,0 +1,466 @@
+/**
+ * The engine behind every namespace view of one cache: the tiers, the in-flight factory runs,
+ * grace, tags, counts and events. Views hold only their key prefix and call in here with full keys
+ * (`<name>[/<ns>...]::<key>`).
+ */
+import {
+  type Counts,
+  createCounts,
+  FACTORY_ERROR,
+  FACTORY_OK,
+  FACTORY_TIMEOUT,
+  L1_CLEAR,
+  L1_DELETE,
+  L1_EVICT,
+  L1_HIT,
+  L1_MISS,
+  L1_SET,
+  L1_STALE,
+  L2_GET_ERROR,
+  L2_HIT,
+  L2_MISS,
+} from './counters.ts';
+import { toMs } from './duration.ts';
+import { clock, type Entry, makeEntry } from './entry.ts';
+import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
+import { Events } from './events.ts';
+import { createL1, deletePrefixed, type L1 } from './l1.ts';
+import { attachMetrics, type CacheMetrics } from './metrics.ts';
+import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
+import { Remote } from './remote.ts';
+import { DEAD, TagState } from './tags.ts';
+import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
+import { Warmers } from './warmers.ts';
+
+const FRESH = 0;
+const STALE = 1;
+const GONE = 2;
+type State = typeof FRESH | typeof STALE | typeof GONE;
+
+interface Run {
+  promise: Promise<unknown>;
+  controller: AbortController;
+}
+
+export class CacheCore {
+  readonly o: Resolved;
+  readonly l1: L1;
+  readonly counts: Counts = createCounts();
+  readonly tags: TagState;
+  readonly events: Events;
+  #inflight = new Map<string, Run>();
+  #background = new Set<Promise<unknown>>();
+  #warmers: Warmers;
+  #metrics: CacheMetrics;
+  #remote: Remote | undefined;
+  #closed = false;
+
+  constructor(o: Resolved) {
+    this.o = o;
+    this.l1 = createL1(o.maxEntries, o.maxBytes, o.sizeOf ?? defaultSizeOf, this.counts);
+    this.tags = new TagState(clock());
+    this.events = new Events((err) => this.o.logger?.warn({ err }, 'cache event listener threw'));
+    this.#warmers = new Warmers((name, err) => {
+      this.o.logger?.warn({ err: { message: err.message }, warmer: name }, 'cache warmer failed');
+      this.events.emit('error', { source: 'warmer', error: err });
+    });
+    this.#metrics = attachMetrics(o.metrics, {
+      counts: this.counts,
+      entries: () => this.l1.size,
+      bytes: () => (o.maxBytes === undefined ? undefined : this.l1.calculatedSize),
+    });
+    if (o.redis !== undefined) {
+      this.#remote = new Remote({
+        o,
+        l1: this.l1,
+        tags: this.tags,
+        counts: this.counts,
+        metrics: this.#metrics,
+        alive: (e) => this.state(e, Date.now()) !== GONE,
+        fresh: (e) => this.state(e, Date.now()) === FRESH,
+        onError: (source, error) => this.events.emit('error', { source, error }),
+        onResubscribed: () => {
+          // Invalidations sent while we were not listening are lost: forget everything local.
+          this.l1.clear();
+          this.tags.reset(clock());
+        },
+      });
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new CacheClosedError('the cache is closed');
+  }
+
+  state(e: Entry, now: number): State {
+    const expiresAt = e.tags === undefined ? e.expiresAt : this.tags.expiresAt(e);
+    if (expiresAt === DEAD) return GONE;
+    if (now < expiresAt) return FRESH;
+    return now < e.staleUntil ? STALE : GONE;
+  }
+
+  hit(full: string): void {
+    this.counts[L1_HIT]!++;
+    if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l1' });
+  }
+
+  #miss(full: string): void {
+    this.counts[L1_MISS]!++;
+    if (this.events.hot) this.events.emit('miss', { key: full });
+  }
+
+  /** get() after the inline L1 check failed: tagged or expired entries, misses. */
+  async getSlow(full: string, key: string, e: Entry | undefined): Promise<unknown> {
+    this.#open();
+    checkKey(key);
+    if (e !== undefined) {
+      const s = this.state(e, Date.now());
+      if (s === FRESH) {
+        this.hit(full);
+        return e.value;
+      }
+      if (s === GONE) this.l1.delete(full);
+    }
+    this.#miss(full);
+    if (this.#remote === undefined) return undefined;
+    const remote = await this.#remote.read(full);
+    if (remote && this.state(remote, Date.now()) === FRESH) {
+      if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+      return remote.value;
+    }
+    return undefined;
+  }
+
+  async getOrSetSlow(
+    full: string,
+    key: string,
+    tagScope: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+    e: Entry | undefined,
+  ): Promise<unknown> {
+    this.#open();
+    checkKey(key);
+    if (typeof factory !== 'function') {
+      throw new CacheInvalidOptionError('getOrSet needs a factory function as its second argument');
+    }
+    const o = resolveCall(this.o, options);
+    let stale: Entry | undefined;
+    if (e !== undefined) {
+      const s = this.state(e, Date.now());
+      if (s === FRESH) {
+        this.hit(full);
+        return e.value;
+      }
+      if (s === STALE) stale = e;
+      else this.l1.delete(full);
+    }
+    this.#miss(full);
+    let run = this.#inflight.get(full);
+    if (run === undefined && this.#remote !== undefined) {
+      const remote = await this.#remote.read(full);
+      if (remote) {
+        const s = this.state(remote, Date.now());
+        if (s === FRESH) {
+          if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+          return remote.value;
+        }
+        if (s === STALE && (stale === undefined || remote.createdAt > stale.createdAt)) stale = remote;
+      }
+      // Another call may have started the factory while this one waited for Redis.
+      run = this.#inflight.get(full);
+    }
+    run ??= this.#startRun(full, key, tagScope, factory, o, stale);
+    if (stale !== undefined && o.grace > 0) return this.#serveStale(full, run, stale, o.softTimeout);
+    return run.promise;
+  }
+
+  #startRun(
+    full: string,
+    key: string,
+    tagScope: string,
+    factory: Factory<unknown>,
+    o: CallOptions,
+    stale: Entry | undefined,
+  ): Run {
+    const controller = new AbortController();
+    let ttl = o.ttl;
+    let tags = o.tags;
+    let skip = false;
+    const context: FactoryContext<unknown> = {
+      key,
+      signal: controller.signal,
+      stale: stale?.value,
+      skipCache() {
+        skip = true;
+      },
+      setTtl(value) {
+        ttl = toMs(value, 'ttl');
+        if (ttl === 0) skip = true;
+      },
+      setTags(value) {
+        tags = checkTags(value);
+      },
+    };
+    const remote = this.o.lock.enabled ? this.#remote : undefined;
+    const work = (async () => {
+      const held = remote === undefined ? undefined : await remote.lock(full, controller.signal);
+      if (held !== undefined && 'found' in held) return held.found.value;
+      try {
+        const value = await factory(context);
+        if (!skip && !controller.signal.aborted) {
+          // Written before the lock is released: Redis applies both in this order.
+          this.#track(this.#write(full, value, ttl, o.grace, scope(tagScope, tags)));
+        }
+        return value;
+      } finally {
+        held?.release();
+      }
+    })();
+    const run: Run = { promise: work, controller };
+    const bounded = o.hardTimeout > 0 ? this.#withHardTimeout(work, o.hardTimeout, controller) : work;
+    run.promise = bounded.then(
+      (value) => {
+        this.counts[FACTORY_OK]!++;
+        if (this.#inflight.get(full) === run) this.#inflight.delete(full);
+        return value;
+      },
+      (err: unknown) => {
+        if (!(err instanceof CacheFactoryTimeoutError)) this.counts[FACTORY_ERROR]!++;
+        if (this.#inflight.get(full) === run) this.#inflight.delete(full);
+        this.#afterFailure(full, err);
+        throw err;
+      },
+    );
+    this.#inflight.set(full, run);
+    return run;
+  }
+
+  #withHardTimeout(work: Promise<unknown>, ms: number, controller: AbortController): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.counts[FACTORY_TIMEOUT]!++;
+        const err = new CacheFactoryTimeoutError(
+          `the cache factory did not finish within its hard timeout of ${ms} ms and no stale value was available`,
+        );
+        controller.abort(err);
+        reject(err);
+      }, ms);
+      work.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * A refresh failed. If a stale value is still in grace, keep serving it as fresh for
+   * graceBackoff so every request does not retry a source that is down.
+   */
+  #afterFailure(full: string, err: unknown): void {
+    const e = this.l1.peek(full);
+    if (e === undefined || this.state(e, Date.now()) !== STALE) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.o.logger?.warn(
+      {
+        err: { message: error.message, code: (error as { code?: unknown }).code },
+        backoffMs: this.o.graceBackoff,
+      },
+      'cache refresh failed; serving the stale value',
+    );
+    this.events.emit('error', { key: full, source: 'factory', error });
+    if (this.o.graceBackoff > 0) {
+      const now = clock();
+      const until = now + this.o.graceBackoff;
+      this.l1.set(full, {
+        ...e,
+        createdAt: now,
+        expiresAt: until,
+        staleUntil: Math.max(e.staleUntil, until),
+      });
+    }
+  }
+
+  #serveStale(full: string, run: Run, stale: Entry, softTimeout: number): Promise<unknown> {
+    this.counts[L1_STALE]!++;
+    if (softTimeout === 0) {
+      // The refresh goes on in the background; #afterFailure handles its failure.
+      run.promise.catch(() => {});
+      this.events.emit('stale', { key: full, reason: 'revalidating' });
+      return Promise.resolve(stale.value);
+    }
+    return new Promise((resolve) => {
+      let answered = false;
+      const timer = setTimeout(() => {
+        answered = true;
+        this.events.emit('stale', { key: full, reason: 'soft-timeout' });
+        resolve(stale.value);
+      }, softTimeout);
+      run.promise.then(
+        (value) => {
+          clearTimeout(timer);
+          if (!answered) resolve(value);
+        },
+        () => {
+          clearTimeout(timer);
+          if (answered) return;
+          this.events.emit('stale', { key: full, reason: 'factory-error' });
+          resolve(stale.value);
+        },
+      );
+    });
+  }
+
+  /** Writes L1 now and L2 (announced on the bus) in the returned promise, which never rejects. */
+  #write(
+    full: string,
+    value: unknown,
+    ttl: number,
+    grace: number,
+    tags: readonly string[] | undefined,
+  ): Promise<unknown> | undefined {
+    const entry = makeEntry(value, ttl, grace, tags);
+    this.l1.set(full, entry);
+    this.counts[L1_SET]!++;
+    if (this.#remote === undefined) return undefined;
+    this.#remote.touch(full);
+    return this.#remote.write(full, entry);
+  }
+
+  /** Keeps a background L2 write so close() can wait for it. */
+  #track(p: Promise<unknown> | undefined): void {
+    if (p === undefined) return;
+    this.#background.add(p);
+    void p.then(() => this.#background.delete(p));
+  }
+
+  async set(full: string, key: string, tagScope: string, value: unknown, options: SetOptions | undefined) {
+    this.#open();
+    checkKey(key);
+    const o = resolveCall(this.o, options);
+    await this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
+  }
+
+  async delete(fulls: string[]): Promise<void> {
+    this.#open();
+    for (const full of fulls) {
+      checkKey(full.slice(full.indexOf('::') + 2));
+      this.l1.delete(full);
+      this.#remote?.touch(full);
+      this.counts[L1_DELETE]!++;
+    }
+    await this.#remote?.delete(fulls);
+  }
+
+  async invalidateTags(tagIds: string[], kind: 'delete' | 'expire'): Promise<void> {
+    this.#open();
+    const at = clock();
+    for (const tag of tagIds) this.tags.apply(tag, kind, at);
+    await this.#remote?.invalidateTags(tagIds, kind, at);
+  }
+
+  async clear(nsPath: string): Promise<void> {
+    this.#open();
+    deletePrefixed(this.l1, [`${nsPath}::`, `${nsPath}/`]);
+    this.counts[L1_CLEAR]!++;
+    await this.#remote?.clear(nsPath);
+  }
+
+  addWarmer(warmer: Parameters<Warmers['add']>[0], cache: Cache): () => void {
+    this.#open();
+    return this.#warmers.add(warmer, cache);
+  }
+
+  warm(cache: Cache): Promise<void> {
+    this.#open();
+    return this.#warmers.runAll(cache);
+  }
+
+  stats(): CacheStats {
+    const c = this.counts;
+    const rate = (hits: number, misses: number) => hits / (hits + misses);
+    return {
+      name: this.o.name,
+      l1: {
+        entries: this.l1.size,
+        bytes: this.o.maxBytes === undefined ? undefined : this.l1.calculatedSize,
+        maxEntries: this.o.maxEntries,
+        maxBytes: this.o.maxBytes,
+      },
+      l2: { enabled: this.#remote !== undefined, breaker: this.#remote?.l2.breaker.state ?? 'off' },
+      bus: { enabled: this.#remote?.bus !== undefined, subscribed: this.#remote?.bus?.subscribed ?? false },
+      counts: {
+        l1Hits: c[L1_HIT]!,
+        l1Misses: c[L1_MISS]!,
+        l1Stale: c[L1_STALE]!,
+        l2Hits: c[L2_HIT]!,
+        l2Misses: c[L2_MISS]!,
+        l2Errors: c[L2_GET_ERROR]!,
+        sets: c[L1_SET]!,
+        deletes: c[L1_DELETE]!,
+        evictions: c[L1_EVICT]!,
+        factoryRuns: c[FACTORY_OK]! + c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
+        factoryErrors: c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
+      },
+      hitRate: {
+        l1: rate(c[L1_HIT]! + c[L1_STALE]!, c[L1_MISS]!),
+        l2: rate(c[L2_HIT]!, c[L2_MISS]!),
+        // A read missed overall when it missed L1 and did not hit L2.
+        overall: rate(c[L1_HIT]! + c[L1_STALE]! + c[L2_HIT]!, c[L1_MISS]! - c[L2_HIT]!),
+      },
+    };
+  }
+
+  ready(timeout: number): Promise<boolean> {
+    const bus = this.#remote?.bus;
+    if (bus === undefined || bus.subscribed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeout);
+      timer.unref();
+      void bus.subscribedOnce.then(() => {
+        clearTimeout(timer);
+        resolve(bus.subscribed);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closing = new CacheClosedError('the cache closed while the factory was running');
+    for (const run of this.#inflight.values()) run.controller.abort(closing);
+    this.#inflight.clear();
+    await this.#warmers.close();
+    await Promise.allSettled([...this.#background]);
+    await this.#remote?.close();
+    this.#metrics.close();
+    this.events.clear();
+    this.l1.clear();
+  }
+}
+
+function scope(tagScope: string, tags: readonly string[] | undefined): readonly string[] | undefined {
+  return tags === undefined ? undefined : tags.map((t) => tagScope + t);
+}
+
+/** Rough bytes of a value for l1.maxBytes when no sizeOf is given. */
+function defaultSizeOf(value: unknown): number {
+  if (typeof value === 'string') return 16 + value.length * 2;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return 16;
+  if (value instanceof Uint8Array) return 16 + value.byteLength;
+  try {
+    return 16 + 2 * (JSON.stringify(value)?.length ?? 0);
+  } catch {
+    return 1024;
+  }
+}

@@ -1,0 +1,29 @@
+import { CacheInvalidOptionError } from './errors.ts';
+
+/** A duration in milliseconds, or a string such as '250ms', '30s', '5m', '1h', '1d'. */
+export type Duration = number | string;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
+
+/** Parses a duration to milliseconds; `what` names the option in the error message. */
+export function toMs(value: Duration, what: string): number {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value;
+  } else if (typeof value === 'string') {
+    const m = PATTERN.exec(value);
+    if (m === null) {
+      throw new CacheInvalidOptionError(
+        `${what} is ${JSON.stringify(value)}: expected milliseconds or a string like '500ms', '30s', '5m', '1h'`,
+      );
+    }
+    ms = Number(m[1]) * UNITS[m[2] ?? 'ms']!;
+  } else {
+    throw new CacheInvalidOptionError(`${what} must be a number of milliseconds or a string like '5m'`);
+  }
+  if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
+    throw new CacheInvalidOptionError(`${what} is ${String(value)}: expected a finite duration of 0 or more`);
+  }
+  return ms;
+}

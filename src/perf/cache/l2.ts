@@ -1,0 +1,325 @@
+/**
+ * The Redis tier. Every call is bounded by a timeout and guarded by the breaker; failures are
+ * counted, logged and answered as a miss or a skipped write, never thrown: the cache serves from
+ * memory and the source while Redis is away.
+ *
+ * Reads issued in the same tick leave as one MGET (ioredis's auto-pipelining then merges it with
+ * whatever else this tick sends), so 100 concurrent L1 misses cost one round trip and one reply.
+ */
+import type { Redis } from 'ioredis';
+import { Breaker } from './breaker.ts';
+import { type CodecSettings, decodeEntry, encodeEntry } from './codec.ts';
+import {
+  BREAKER_OPEN,
+  BREAKER_SKIP,
+  BUS_PUBLISH,
+  BUS_PUBLISH_ERROR,
+  type Counts,
+  L2_CLEAR,
+  L2_CLEAR_ERROR,
+  L2_DELETE,
+  L2_DELETE_ERROR,
+  L2_GET_ERROR,
+  L2_SET,
+  L2_SET_ERROR,
+} from './counters.ts';
+import type { Entry } from './entry.ts';
+import { CacheL2UnavailableError } from './errors.ts';
+import type { CacheMetrics } from './metrics.ts';
+import type { CacheLogger } from './options.ts';
+
+/** An entry, undefined for a miss, null when Redis could not be asked (failure, breaker). */
+export type L2Read = Entry | undefined | null;
+type Waiter = (entry: L2Read) => void;
+
+/** Most keys per MGET: bounds one reply's size and the time its decoding holds the event loop. */
+const MAX_BATCH = 512;
+
+export interface L2Options {
+  timeout: number;
+  breakerThreshold: number;
+  breakerPause: number;
+  codec: CodecSettings;
+  logger: CacheLogger | undefined;
+  onError: (error: Error) => void;
+}
+
+export class RedisTier {
+  readonly redis: Redis;
+  readonly breaker: Breaker;
+  readonly #o: L2Options;
+  readonly #counts: Counts;
+  readonly #metrics: CacheMetrics;
+  #batch: Map<string, Waiter | Waiter[]> | undefined;
+  #failing = false;
+  /** MGETs on the wire: while none is, nothing needs protecting from a late reply. */
+  inflightReads = 0;
+
+  constructor(redis: Redis, o: L2Options, counts: Counts, metrics: CacheMetrics) {
+    this.redis = redis;
+    this.#o = o;
+    this.#counts = counts;
+    this.#metrics = metrics;
+    this.breaker = new Breaker(o.breakerThreshold, o.breakerPause, (to, from) => {
+      if (to === 'open') counts[BREAKER_OPEN]!++;
+      o.logger?.warn(
+        { breaker: to, from, pauseMs: o.breakerPause },
+        to === 'open'
+          ? 'cache L2 (Redis) breaker opened: serving from memory and the source'
+          : `cache L2 (Redis) breaker ${to}`,
+      );
+    });
+  }
+
+  /** Reads one entry; same-tick reads share one MGET. */
+  get(key: string): Promise<L2Read> {
+    return new Promise((resolve) => {
+      let batch = this.#batch;
+      if (batch === undefined) {
+        batch = new Map();
+        this.#batch = batch;
+        process.nextTick(this.#flush);
+      }
+      const waiting = batch.get(key);
+      if (waiting === undefined) batch.set(key, resolve);
+      else if (typeof waiting === 'function') batch.set(key, [waiting, resolve]);
+      else waiting.push(resolve);
+    });
+  }
+
+  #flush = (): void => {
+    const batch = this.#batch!;
+    this.#batch = undefined;
+    const keys = [...batch.keys()];
+    for (let i = 0; i < keys.length; i += MAX_BATCH) this.#mget(keys.slice(i, i + MAX_BATCH), batch);
+  };
+
+  #mget(keys: string[], batch: Map<string, Waiter | Waiter[]>): void {
+    const answer = (key: string, entry: L2Read) => {
+      const w = batch.get(key)!;
+      if (typeof w === 'function') w(entry);
+      else for (const fn of w) fn(entry);
+    };
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]! += keys.length;
+      for (const key of keys) answer(key, null);
+      return;
+    }
+    const started = performance.now();
+    this.inflightReads++;
+    this.#timed(this.redis.mgetBuffer(keys), 'get').then(
+      (values) => {
+        this.inflightReads--;
+        this.#ok('get', started);
+        for (let i = 0; i < keys.length; i++) {
+          const buf = values[i];
+          answer(keys[i]!, buf == null ? undefined : this.#decode(buf));
+        }
+      },
+      (err: Error) => {
+        this.inflightReads--;
+        this.#counts[L2_GET_ERROR]! += keys.length;
+        this.#failed('get', err, keys.length);
+        for (const key of keys) answer(key, null);
+      },
+    );
+  }
+
+  #decode(buf: Buffer): Entry | undefined {
+    try {
+      return decodeEntry(buf);
+    } catch (err) {
+      // A value this version cannot read is a miss: the factory rewrites it.
+      this.#o.logger?.warn(
+        { err: { message: (err as Error).message } },
+        'cache L2 value unreadable; treated as a miss',
+      );
+      return undefined;
+    }
+  }
+
+  /** Writes an entry with Redis expiry at its staleUntil. Resolves false when skipped or failed. */
+  set(key: string, entry: Entry): Promise<boolean> {
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]!++;
+      return Promise.resolve(false);
+    }
+    let value: Buffer;
+    try {
+      value = encodeEntry(entry, this.#o.codec);
+    } catch (err) {
+      // A value msgpack cannot encode (a function, a cyclic structure) stays in L1 only.
+      this.breaker.success();
+      this.#counts[L2_SET_ERROR]!++;
+      this.#o.logger?.warn(
+        { err: { message: (err as Error).message } },
+        'cache value cannot be encoded for L2; kept in memory only',
+      );
+      return Promise.resolve(false);
+    }
+    const px = Math.max(1, Math.ceil(entry.staleUntil - Date.now()));
+    const started = performance.now();
+    return this.#timed(this.redis.set(key, value, 'PX', px), 'set').then(
+      () => {
+        this.#counts[L2_SET]!++;
+        this.#ok('set', started);
+        return true;
+      },
+      (err: Error) => {
+        this.#counts[L2_SET_ERROR]!++;
+        this.#failed('set', err, 1);
+        return false;
+      },
+    );
+  }
+
+  delete(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return Promise.resolve(true);
+    return this.#command('delete', () => this.redis.del(...keys), L2_DELETE, L2_DELETE_ERROR);
+  }
+
+  /** Deletes every key matching the patterns (SCAN, never KEYS: Redis keeps serving meanwhile). */
+  clear(patterns: string[]): Promise<boolean> {
+    return this.#command(
+      'clear',
+      async () => {
+        for (const pattern of patterns) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await this.#timed(
+              this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+              'clear',
+            );
+            cursor = next;
+            if (keys.length > 0) await this.#timed(this.redis.unlink(...keys), 'clear');
+          } while (cursor !== '0');
+        }
+      },
+      L2_CLEAR,
+      L2_CLEAR_ERROR,
+      // A clear is many calls; the whole may take longer than one call's timeout.
+      false,
+    );
+  }
+
+  /** Reads string values (tag records); undefined for each on failure. */
+  async mget(keys: string[]): Promise<(string | null)[] | undefined> {
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]!++;
+      return undefined;
+    }
+    const started = performance.now();
+    try {
+      const values = await this.#timed(this.redis.mget(keys), 'tags');
+      this.#ok('tags', started);
+      return values;
+    } catch (err) {
+      this.#counts[L2_GET_ERROR]!++;
+      this.#failed('tags', err as Error, keys.length);
+      return undefined;
+    }
+  }
+
+  /** Any other command under the breaker and timeout; resolves false when skipped or failed. */
+  #command(
+    op: 'delete' | 'clear' | 'tags' | 'lock' | 'publish',
+    fn: () => Promise<unknown>,
+    okSlot: number | undefined,
+    errorSlot: number | undefined,
+    timed = true,
+  ): Promise<boolean> {
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]!++;
+      return Promise.resolve(false);
+    }
+    const started = performance.now();
+    let p: Promise<unknown>;
+    try {
+      p = fn();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    return (timed ? this.#timed(p, op) : p).then(
+      () => {
+        if (okSlot !== undefined) this.#counts[okSlot]!++;
+        this.#ok(op, started);
+        return true;
+      },
+      (err: Error) => {
+        if (errorSlot !== undefined) this.#counts[errorSlot]!++;
+        this.#failed(op, err, 1);
+        return false;
+      },
+    );
+  }
+
+  publish(channel: string, payload: string): Promise<boolean> {
+    return this.#command(
+      'publish',
+      () => this.redis.publish(channel, payload),
+      BUS_PUBLISH,
+      BUS_PUBLISH_ERROR,
+    );
+  }
+
+  run(op: 'tags' | 'lock', fn: () => Promise<unknown>): Promise<boolean> {
+    return this.#command(op, fn, undefined, undefined);
+  }
+
+  /** Like run, but hands back the command's answer (undefined when skipped or failed). */
+  async call<T>(op: 'tags' | 'lock', fn: () => Promise<T>): Promise<T | undefined> {
+    let result: T | undefined;
+    const ok = await this.#command(
+      op,
+      async () => {
+        result = await fn();
+      },
+      undefined,
+      undefined,
+    );
+    return ok ? result : undefined;
+  }
+
+  #timed<T>(p: Promise<T>, op: string): Promise<T> {
+    const ms = this.#o.timeout;
+    if (ms === 0) return p;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis ${op} took longer than ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #ok(op: Parameters<CacheMetrics['l2']>[0], started: number): void {
+    this.breaker.success();
+    this.#metrics.l2(op, (performance.now() - started) / 1000);
+    if (this.#failing) {
+      this.#failing = false;
+      this.#o.logger?.warn({ op }, 'cache L2 (Redis) answers again');
+    }
+  }
+
+  #failed(op: string, err: Error, keys: number): void {
+    this.breaker.failure();
+    const error = new CacheL2UnavailableError(`cache L2 ${op} failed: ${err.message}`, { cause: err });
+    // One warning per outage, not one per failed call: a dead Redis must not flood the logs.
+    if (!this.#failing) {
+      this.#failing = true;
+      this.#o.logger?.warn(
+        { err: { message: err.message }, op, keys, breaker: this.breaker.state },
+        'cache L2 (Redis) call failed; serving from memory and the source',
+      );
+    } else {
+      this.#o.logger?.debug?.({ err: { message: err.message }, op, keys }, 'cache L2 call failed');
+    }
+    this.#o.onError(error);
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * POST /v1/chat/completions: validate, route (experiment hook), answer from the cache, follow an
+ * identical call in flight, or call the model chain; reply as JSON or as an SSE stream; record.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppError } from '../../perf/errors.ts';
+import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
+import { sendError, toAppError } from '../../perf/web/index.ts';
+import type { Catalogue, ChatMessage, CompletionParams, Usage } from '../providers/index.ts';
+import {
+  type CachedCompletion,
+  Coalescer,
+  cacheKey,
+  isCachedCompletion,
+  LeaderGone,
+  type ResponseStore,
+} from './cache.ts';
+import { UnknownModelError } from './errors.ts';
+import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
+import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
+import { ChunkWriter } from './sse.ts';
+import { UpstreamCaller } from './upstream.ts';
+
+export interface ChatHandlerOptions {
+  catalogue: Catalogue;
+  resilience: Resilience;
+  hooks?: GatewayHooks | undefined;
+  cache?: ResponseStore | undefined;
+  cacheTtlMs: number;
+  cacheEnabled: boolean;
+  fallbacks: Readonly<Record<string, readonly string[]>>;
+  serviceOptions?: ((model: string) => ServiceOptions | undefined) | undefined;
+}
+
+type CacheMode = 'bypass' | 'use' | 'refresh';
+
+const PARAM_KEYS = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'seed',
+] as const;
+
+class ClientGone extends Error {}
+
+interface Call {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  body: ChatCompletionRequest;
+  record: CompletionRecord;
+  chain: string[];
+  messages: ChatMessage[];
+  params: CompletionParams;
+  key: string | undefined;
+  mode: CacheMode;
+  ttlMs: number;
+  signal: AbortSignal;
+  timing: { upstreamMs: number };
+}
+
+function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | undefined): CompletionParams {
+  const params: Record<string, unknown> = {};
+  for (const k of PARAM_KEYS) {
+    const v = extra?.[k] ?? body[k];
+    if (v !== undefined) params[k] = v;
+  }
+  if (params.max_tokens === undefined && body.max_completion_tokens !== undefined) {
+    params.max_tokens = body.max_completion_tokens;
+  }
+  return params as CompletionParams;
+}
+
+function cacheModeOf(
+  headers: FastifyRequest['headers'],
+  params: CompletionParams,
+  decision: RouteDecision | undefined,
+): CacheMode {
+  const optIn = headers['x-versus-cache'];
+  if (optIn === 'off') return 'bypass';
+  const control = headers['cache-control'];
+  if (typeof control === 'string' && control.includes('no-store')) return 'bypass';
+  const deterministic = params.temperature === 0 || decision?.cacheable === true || optIn === 'on';
+  if (!deterministic) return 'bypass';
+  return typeof control === 'string' && control.includes('no-cache') ? 'refresh' : 'use';
+}
+
+function overhead(reply: FastifyReply, timing: { upstreamMs: number }): string {
+  return Math.max(0, reply.elapsedTime - timing.upstreamMs).toFixed(3);
+}
+
+function completionJson(id: string, c: CachedCompletion): string {
+  return JSON.stringify({
+    id,
+    object: 'chat.completion',
+    created: c.created,
+    model: c.model,
+    choices: [
+      { index: 0, message: { role: 'assistant', content: c.content }, finish_reason: c.finishReason },
+    ],
+    usage: c.usage,
+  });
+}
+
+export function createChatHandler(options: ChatHandlerOptions) {
+  const caller = new UpstreamCaller(
+    options.catalogue,
+    options.resilience,
+    options.serviceOptions ?? (() => undefined),
+  );
+  const coalescer = new Coalescer();
+  const store = options.cacheEnabled ? options.cache : undefined;
+  const hooks = options.hooks;
+
+  async function cached(call: Call): Promise<CachedCompletion | undefined> {
+    if (store === undefined || call.key === undefined || call.mode !== 'use') return undefined;
+    try {
+      const value = await store.get(call.key);
+      return isCachedCompletion(value) ? value : undefined;
+    } catch (err) {
+      call.request.log.warn(
+        { err: { message: (err as Error).message } },
+        'response cache read failed; calling the provider',
+      );
+      return undefined;
+    }
+  }
+
+  function remember(call: Call, value: CachedCompletion): void {
+    if (store === undefined || call.key === undefined) return;
+    store.set(call.key, value, { ttl: call.ttlMs, tags: [`model:${value.model}`] }).catch((err: unknown) => {
+      call.request.log.warn({ err: { message: (err as Error).message } }, 'response cache write failed');
+    });
+  }
+
+  /** A cached answer, a coalesced one, or undefined when this call must go upstream. */
+  async function shared(call: Call): Promise<{ value: CachedCompletion; hit: boolean } | undefined> {
+    const hit = await cached(call);
+    if (hit !== undefined) return { value: hit, hit: true };
+    if (call.key === undefined) return undefined;
+    const pending = coalescer.follow(call.key);
+    if (pending === undefined) return undefined;
+    try {
+      return { value: await pending, hit: false };
+    } catch (err) {
+      if (err instanceof LeaderGone) return undefined;
+      throw err;
+    }
+  }
+
+  function noteServed(call: Call, model: string, fallbackFrom: string | undefined): void {
+    if (fallbackFrom === undefined) return;
+    call.record.fallback = true;
+    call.record.fallbackModel = model;
+    call.reply.header('x-fallback-from', fallbackFrom);
+  }
+
+  async function replyJson(call: Call): Promise<void> {
+    const { reply, record } = call;
+    let served = await shared(call);
+    let xcache: 'HIT' | 'MISS' | 'BYPASS' = call.key === undefined ? 'BYPASS' : 'MISS';
+    if (served !== undefined) {
+      if (served.hit) xcache = 'HIT';
+      else reply.header('x-coalesced', 'true');
+      record.cacheHit = served.hit;
+      noteServed(call, served.value.model, (served.value as { fallbackFrom?: string }).fallbackFrom);
+    } else {
+      const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
+      try {
+        const r = await caller.complete(call);
+        const value: CachedCompletion = {
+          model: r.model,
+          content: r.value.content,
+          finishReason: r.value.finishReason,
+          usage: r.value.usage,
+          created: Math.floor(Date.now() / 1000),
+        };
+        noteServed(call, r.model, r.fallbackFrom);
+        lead?.resolve(
+          r.fallbackFrom === undefined
+            ? value
+            : ({ ...value, fallbackFrom: r.fallbackFrom } as CachedCompletion),
+        );
+        // A fallback's answer is not cached under the asked-for model: it would outlive the outage.
+        if (r.fallbackFrom === undefined) remember(call, value);
+        served = { value, hit: false };
+      } catch (err) {
+        lead?.reject(call.signal.aborted ? new LeaderGone() : err);
+        throw err;
+      }
+    }
+    record.promptTokens = served.value.usage.prompt_tokens;
+    record.completionTokens = served.value.usage.completion_tokens;
+    reply
+      .header('x-cache', xcache)
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing))
+      .type('application/json; charset=utf-8')
+      .send(completionJson(`chatcmpl-${call.request.id}`, served.value));
+  }
+
+  function openStream(call: Call, xcache: string, model: string): ChunkWriter {
+    const { reply } = call;
+    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing));
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    return new ChunkWriter(reply.raw, `chatcmpl-${call.request.id}`, model, Math.floor(Date.now() / 1000));
+  }
+
+  async function replyStream(call: Call): Promise<void> {
+    const { record, body } = call;
+    const includeUsage = body.stream_options?.include_usage === true;
+    const served = await shared(call);
+    if (served !== undefined) {
+      record.cacheHit = served.hit;
+      if (!served.hit) call.reply.header('x-coalesced', 'true');
+      noteServed(call, served.value.model, (served.value as { fallbackFrom?: string }).fallbackFrom);
+      const writer = openStream(call, served.hit ? 'HIT' : 'MISS', served.value.model);
+      record.ttftMs = call.reply.elapsedTime;
+      record.promptTokens = served.value.usage.prompt_tokens;
+      record.completionTokens = served.value.usage.completion_tokens;
+      writer.replay(served.value, includeUsage);
+      return;
+    }
+    const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
+    let writer: ChunkWriter | undefined;
+    try {
+      const r = await caller.stream(call);
+      noteServed(call, r.model, r.fallbackFrom);
+      writer = openStream(call, call.key === undefined ? 'BYPASS' : 'MISS', r.model);
+      writer.role();
+      const deltas: string[] = [];
+      let finish: CachedCompletion['finishReason'] | undefined;
+      let usage: Usage | undefined;
+      for await (const delta of r.value) {
+        if (delta.content !== undefined) {
+          if (deltas.length === 0) record.ttftMs = call.reply.elapsedTime;
+          deltas.push(delta.content);
+          writer.content(delta.content);
+        }
+        if (delta.finishReason !== undefined) finish = delta.finishReason;
+        if (delta.usage !== undefined) usage = delta.usage;
+      }
+      if (call.signal.aborted) throw call.signal.reason;
+      usage ??= { prompt_tokens: 0, completion_tokens: deltas.length, total_tokens: deltas.length };
+      writer.finish(finish ?? 'stop');
+      if (includeUsage) writer.usage(usage);
+      writer.done();
+      record.promptTokens = usage.prompt_tokens;
+      record.completionTokens = usage.completion_tokens;
+      const value: CachedCompletion = {
+        model: r.model,
+        content: deltas.join(''),
+        finishReason: finish ?? 'stop',
+        usage,
+        deltas,
+        created: Math.floor(Date.now() / 1000),
+      };
+      lead?.resolve(
+        r.fallbackFrom === undefined
+          ? value
+          : ({ ...value, fallbackFrom: r.fallbackFrom } as CachedCompletion),
+      );
+      if (r.fallbackFrom === undefined) remember(call, value);
+    } catch (err) {
+      lead?.reject(call.signal.aborted ? new LeaderGone() : err);
+      if (writer === undefined || call.signal.aborted) throw call.signal.aborted ? new ClientGone() : err;
+      // The stream already started: the error goes into it, then the stream ends.
+      const appError = toAppError(err, call.request.id);
+      call.request.log.warn(
+        { err: { message: appError.message }, code: appError.code },
+        'stream failed mid-way',
+      );
+      record.status = appError.status;
+      record.errorCode = appError.code;
+      if (!writer.closed) {
+        writer.error(appError.code, appError.message);
+        writer.done();
+      }
+    }
+  }
+
+  function recordSafely(request: FastifyRequest, record: CompletionRecord): void {
+    if (hooks?.record === undefined) return;
+    try {
+      hooks.record(record);
+    } catch (err) {
+      request.log.error({ err }, 'gateway record hook threw; the record is lost');
+    }
+  }
+
+  return async function chatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const body = validateChatRequest(request.body);
+    const record: CompletionRecord = {
+      requestId: request.id,
+      model: body.model,
+      status: 200,
+      latencyMs: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      cacheHit: false,
+      fallback: false,
+      stream: body.stream === true,
+    };
+    const timing = { upstreamMs: 0 };
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
+    };
+    reply.raw.on('close', onClose);
+    try {
+      const decision = hooks?.route
+        ? await hooks.route({
+            body,
+            headers: request.headers,
+            principalId: request.principal.id,
+            requestId: request.id,
+          })
+        : undefined;
+      if (decision !== undefined) {
+        if (decision.experimentId !== undefined) record.experimentId = decision.experimentId;
+        if (decision.variant !== undefined) {
+          record.variant = decision.variant;
+          reply.header('x-variant', decision.variant);
+        }
+        if (decision.unit !== undefined) record.unit = decision.unit;
+      }
+      const model = decision?.model ?? body.model;
+      record.model = model;
+      if (options.catalogue.resolve(model) === undefined) {
+        throw new UnknownModelError(
+          decision?.model === undefined
+            ? `body.model: ${JSON.stringify(model)} is not a model Versus can route to; GET /v1/models lists them`
+            : `the experiment routes to ${JSON.stringify(model)}, which is not a model Versus can route to here`,
+        );
+      }
+      const messages: ChatMessage[] =
+        decision?.systemPrompt === undefined
+          ? body.messages
+          : [{ role: 'system', content: decision.systemPrompt }, ...body.messages];
+      const params = paramsOf(body, decision?.params);
+      const mode: CacheMode = store === undefined ? 'bypass' : cacheModeOf(request.headers, params, decision);
+      const call: Call = {
+        request,
+        reply,
+        body,
+        record,
+        chain: [model, ...(decision?.fallbacks ?? options.fallbacks[model] ?? [])],
+        messages,
+        params,
+        key: mode === 'bypass' ? undefined : cacheKey(request.principal.id, model, messages, params),
+        mode,
+        ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
+        signal: controller.signal,
+        timing,
+      };
+      if (record.stream) await replyStream(call);
+      else await replyJson(call);
+    } catch (err) {
+      if (err instanceof ClientGone || controller.signal.aborted) {
+        record.status = 499;
+        record.errorCode = 'CLIENT_CLOSED';
+      } else {
+        const appError: AppError = toAppError(err, request.id);
+        record.status = appError.status;
+        record.errorCode = appError.code;
+        if (appError.status >= 500) {
+          request.log.warn({ code: appError.code, err: { message: appError.message } }, 'completion failed');
+        }
+        if (!reply.sent) {
+          reply.header('x-gateway-overhead-ms', overhead(reply, timing));
+          sendError(reply, appError);
+        }
+      }
+    } finally {
+      reply.raw.off('close', onClose);
+      record.latencyMs = reply.elapsedTime;
+      recordSafely(request, record);
+    }
+    return reply;
+  };
+}

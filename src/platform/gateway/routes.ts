@@ -1,0 +1,58 @@
+/** Registers the gateway's routes: chat completions, the model list, and breaker admin. */
+import type { FastifyInstance } from 'fastify';
+import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
+import type { Catalogue } from '../providers/index.ts';
+import type { ResponseStore } from './cache.ts';
+import { createChatHandler } from './chat.ts';
+import type { GatewayHooks } from './hooks.ts';
+
+export interface GatewayOptions {
+  catalogue: Catalogue;
+  resilience: Resilience;
+  hooks?: GatewayHooks;
+  /** The response cache (the tiered cache, or anything with get/set); none: every request BYPASS. */
+  cache?: ResponseStore | undefined;
+  /** TTL of cached responses. @default 3600000 */
+  cacheTtlMs?: number;
+  /** False turns the response cache off (ENABLE_PERFORMANCE_OPTIMIZATION=false). @default true */
+  cacheEnabled?: boolean;
+  /** Per model, the models tried in order when it is unavailable. */
+  fallbacks?: Readonly<Record<string, readonly string[]>>;
+  /** Resilience settings per model, over the defaults. */
+  serviceOptions?: (model: string) => ServiceOptions | undefined;
+}
+
+export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOptions): void {
+  const handler = createChatHandler({
+    catalogue: options.catalogue,
+    resilience: options.resilience,
+    hooks: options.hooks,
+    cache: options.cache,
+    cacheTtlMs: options.cacheTtlMs ?? 3_600_000,
+    cacheEnabled: options.cacheEnabled ?? true,
+    fallbacks: options.fallbacks ?? {},
+    serviceOptions: options.serviceOptions,
+  });
+  app.post('/v1/chat/completions', handler);
+
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: options.catalogue.list().map((route) => ({
+      id: route.id,
+      object: 'model',
+      created: 0,
+      owned_by: route.provider.name,
+      ...(options.fallbacks?.[route.id] ? { fallbacks: options.fallbacks[route.id] } : {}),
+    })),
+  }));
+
+  app.get('/admin/breakers', async () => ({
+    services: options.resilience.status(),
+    incidents: options.resilience.incidents(),
+  }));
+
+  app.post('/admin/breakers/reset', async (request) => {
+    const service = (request.body as { service?: unknown } | undefined)?.service;
+    return { reset: options.resilience.reset(typeof service === 'string' ? service : undefined) };
+  });
+}

@@ -1,0 +1,3 @@
+import { cacheContract } from './cache/contract.ts';
+
+cacheContract('L1 only', () => ({}));

@@ -1,0 +1,290 @@
+/** The cache with its Redis tier and bus, against the real Redis (each test its own key prefix). */
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeEntryAs } from '../src/perf/cache/codec.ts';
+import { makeEntry } from '../src/perf/cache/entry.ts';
+import { type Cache, type CacheOptions, createCache } from '../src/perf/cache/index.ts';
+import { createMetricsRegistry } from '../src/perf/metrics/index.ts';
+import { closeRedis, createRedisClient } from '../src/perf/redis/index.ts';
+import { cacheContract } from './cache/contract.ts';
+import { chaosRedis } from './helpers/chaos.ts';
+import { waitFor } from './helpers/http.ts';
+import { hasRedis, REDIS_URL, uniqueName } from './helpers/services.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: Redis;
+beforeAll(() => {
+  if (hasRedis) redis = createRedisClient(REDIS_URL!, { name: 'versus-cache-test' });
+});
+afterAll(async () => {
+  if (redis) await closeRedis(redis);
+});
+
+/** Deletes every key of a cache name (entries, namespaces, tag records, locks). */
+async function dropKeys(name: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}[:/#!]*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+describe.runIf(hasRedis)('with Redis', () => {
+  cacheContract('L1 + L2 Redis', () => ({ redis }), dropKeys);
+
+  const open: Cache[] = [];
+  const names: string[] = [];
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.close();
+    for (const n of names.splice(0)) await dropKeys(n);
+  });
+  /** Instances sharing one name behave like processes sharing Redis. */
+  async function instances(count: number, options: Omit<CacheOptions, 'name'> = {}): Promise<Cache[]> {
+    const name = uniqueName('l2');
+    names.push(name);
+    const caches = Array.from({ length: count }, () => createCache({ redis, ...options, name }));
+    open.push(...caches);
+    for (const c of caches) expect(await c.ready()).toBe(true);
+    return caches;
+  }
+
+  it('a value set on A is read on B from L2, and B drops its L1 copy when A writes or deletes', async () => {
+    const [a, b] = await instances(2);
+    const layers: string[] = [];
+    b!.on('hit', (e) => layers.push(e.layer));
+    await a!.set('k', 1);
+    expect(await b!.get('k')).toBe(1);
+    expect(await b!.get('k')).toBe(1);
+    expect(layers).toEqual(['l2', 'l1']);
+    await a!.set('k', 2);
+    await waitFor(async () => (await b!.get('k')) === 2, 2000, 5);
+    await a!.delete('k');
+    await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+  });
+
+  it('clearing a namespace on A leaves every other namespace on B alone (bentocache #32)', async () => {
+    const [a, b] = await instances(2);
+    await a!.namespace('x').set('k', 'x');
+    await a!.namespace('y').set('k', 'y');
+    await a!.set('k', 'root');
+    // B holds all three in L1.
+    expect(await b!.namespace('x').get('k')).toBe('x');
+    expect(await b!.namespace('y').get('k')).toBe('y');
+    expect(await b!.get('k')).toBe('root');
+    await a!.namespace('x').clear();
+    await waitFor(async () => (await b!.namespace('x').get('k')) === undefined, 2000, 5);
+    const layers: string[] = [];
+    b!.on('hit', (e) => layers.push(e.layer));
+    expect(await b!.namespace('y').get('k')).toBe('y');
+    expect(await b!.get('k')).toBe('root');
+    // Still served from B's memory: the clear did not touch B's other namespaces.
+    expect(layers).toEqual(['l1', 'l1']);
+    expect(await redis.exists(`${b!.stats().name}/y::k`)).toBe(1);
+  });
+
+  it('100 concurrent getOrSet across two instances run the factory once with the lock on', async () => {
+    const [a, b] = await instances(2, { lock: { enabled: true, ttl: '2s' } });
+    let calls = 0;
+    const factory = async () => {
+      calls++;
+      await sleep(50);
+      return 'v';
+    };
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a! : b!).getOrSet('hot', factory)),
+    );
+    expect(calls).toBe(1);
+    expect(new Set(results)).toEqual(new Set(['v']));
+  });
+
+  describe('tags across instances', () => {
+    it('deleteByTag on A removes the entry on B even with grace on (bentocache #71)', async () => {
+      const [a, b] = await instances(2, { grace: '1h' });
+      await a!.getOrSet('k', () => 'old', { tags: ['t'] });
+      expect(await b!.get('k')).toBe('old'); // now in B's L1
+      await a!.deleteByTag('t');
+      await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+      expect(await b!.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
+    });
+
+    it('expireByTag on A makes B serve stale within grace while refreshing', async () => {
+      const [a, b] = await instances(2, { grace: '1h' });
+      await a!.set('k', 'old', { tags: ['t'] });
+      expect(await b!.get('k')).toBe('old');
+      await a!.expireByTag('t');
+      await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+      expect(await b!.getOrSet('k', async () => 'new', { tags: ['t'] })).toBe('old');
+      await waitFor(async () => (await b!.get('k')) === 'new', 2000, 5);
+      expect(await a!.get('k')).toBe('new');
+    });
+
+    it('an instance started after the invalidation reads the tag records from Redis', async () => {
+      const [a] = await instances(1);
+      await a!.set('gone', 1, { tags: ['t'] });
+      await a!.set('stale', 2, { tags: ['u'] });
+      await a!.deleteByTag('t');
+      await a!.expireByTag('u');
+      const name = a!.stats().name;
+      const late = createCache({ redis, name, grace: '1h' });
+      open.push(late);
+      await late.ready();
+      expect(await late.get('gone')).toBeUndefined();
+      expect(await late.get('stale')).toBeUndefined();
+      expect(await late.getOrSet('gone', () => 'fresh')).toBe('fresh');
+    });
+  });
+
+  describe('compression and codecs', () => {
+    const big = { text: 'all work and no play '.repeat(500), n: [1, 2, 3] };
+
+    it('compresses values above the threshold with zstd and reads them back on another instance', async () => {
+      const [a, b] = await instances(2);
+      await a!.set('big', big);
+      await a!.set('small', { n: 1 });
+      const name = a!.stats().name;
+      const raw = await redis.getBuffer(`${name}::big`);
+      expect(raw?.[0]).toBe(0x02);
+      expect(raw!.length).toBeLessThan(2000);
+      expect((await redis.getBuffer(`${name}::small`))?.[0]).toBe(0x01);
+      expect(await b!.get('big')).toEqual(big);
+    });
+
+    it('writes uncompressed when compression is off, and every instance reads every codec', async () => {
+      const [plain] = await instances(1, { compression: { enabled: false } });
+      const name = plain!.stats().name;
+      await plain!.set('big', big);
+      expect((await redis.getBuffer(`${name}::big`))?.[0]).toBe(0x01);
+      // Entries as older settings or hosts wrote them: gzip, zstd, plain msgpack.
+      for (const [key, codec] of [
+        ['gzip', 0x03],
+        ['zstd', 0x02],
+        ['plain', 0x01],
+      ] as const) {
+        await redis.set(
+          `${name}::${key}`,
+          encodeEntryAs(makeEntry({ key }, 60_000, 0, undefined), codec),
+          'PX',
+          60_000,
+        );
+      }
+      const compressed = createCache({ redis, name, compression: { enabled: true, threshold: 10 } });
+      open.push(compressed);
+      expect(await compressed.get('big')).toEqual(big);
+      for (const key of ['gzip', 'zstd', 'plain']) {
+        expect(await compressed.get(key)).toEqual({ key });
+        expect(await plain!.get(key)).toEqual({ key });
+      }
+    });
+
+    it('treats an unreadable value (unknown codec byte) as a miss', async () => {
+      const [cache] = await instances(1);
+      const name = cache!.stats().name;
+      await redis.set(`${name}::odd`, Buffer.from([0x7f, 1, 2, 3]), 'PX', 60_000);
+      expect(await cache!.get('odd')).toBeUndefined();
+      expect(await cache!.getOrSet('odd', () => 'rewritten')).toBe('rewritten');
+      expect((await redis.getBuffer(`${name}::odd`))?.[0]).toBe(0x01);
+    });
+  });
+
+  describe('degradation', () => {
+    it('Redis on a wrong port: reads and writes succeed through L1 and the factory; the breaker opens', async () => {
+      const dead = createRedisClient('redis://127.0.0.1:1', { name: 'versus-cache-test-dead' });
+      const name = uniqueName('dead');
+      const cache = createCache({ redis: dead, name, l2: { breakerThreshold: 3 } });
+      try {
+        expect(await cache.ready(100)).toBe(false);
+        await cache.set('k', 1);
+        expect(await cache.get('k')).toBe(1);
+        for (let i = 0; i < 5; i++) expect(await cache.getOrSet(`m${i}`, () => i)).toBe(i);
+        expect(await cache.get('never')).toBeUndefined();
+        const s = cache.stats();
+        expect(s.l2.breaker).toBe('open');
+        expect(s.counts.l2Errors).toBeGreaterThan(0);
+        expect(s.bus.subscribed).toBe(false);
+      } finally {
+        await cache.close();
+        dead.disconnect();
+      }
+    });
+
+    it('Redis failing mid-test: still served; the breaker opens, stops calling Redis, then probes and recovers', async () => {
+      const chaos = chaosRedis(redis);
+      const name = uniqueName('chaos');
+      names.push(name);
+      const errors: string[] = [];
+      const cache = createCache({
+        redis: chaos.client,
+        name,
+        l2: { breakerThreshold: 3, breakerPause: 100 },
+      });
+      open.push(cache);
+      cache.on('error', (e) => errors.push(e.error.name));
+      await cache.ready();
+      await cache.set('before', 'b');
+
+      chaos.mode = 'fail';
+      await cache.set('during', 'd');
+      expect(await cache.get('before')).toBe('b'); // L1
+      for (let i = 0; i < 5; i++) expect(await cache.getOrSet(`f${i}`, () => `v${i}`)).toBe(`v${i}`);
+      expect(cache.stats().l2.breaker).toBe('open');
+      expect(errors).toContain('CacheL2UnavailableError');
+      const callsWhileOpen = chaos.calls;
+      expect(await cache.getOrSet('f9', () => 'v9')).toBe('v9');
+      await cache.set('more', 1);
+      expect(chaos.calls).toBe(callsWhileOpen);
+
+      chaos.mode = 'ok';
+      await sleep(120);
+      expect(await cache.getOrSet('after', () => 'a')).toBe('a'); // the probe
+      expect(cache.stats().l2.breaker).toBe('closed');
+      await cache.set('k', 'written');
+      expect((await redis.getBuffer(`${name}::k`))?.[0]).toBe(0x01);
+    });
+
+    it('slow Redis: calls past the L2 timeout count as failures and the factory answers', async () => {
+      const chaos = chaosRedis(redis);
+      const name = uniqueName('slow');
+      names.push(name);
+      const cache = createCache({ redis: chaos.client, name, l2: { timeout: 20 } });
+      open.push(cache);
+      await cache.ready();
+      chaos.mode = 'slow';
+      chaos.delayMs = 300;
+      expect(await cache.getOrSet('k', () => 'from source')).toBe('from source');
+      expect(cache.stats().counts.l2Errors).toBe(1);
+    });
+
+    it('drops its whole L1 when the bus subscription comes back after a loss', async () => {
+      const [cache] = await instances(1);
+      await cache!.set('k', 'v');
+      expect(cache!.stats().l1.entries).toBe(1);
+      const name = cache!.stats().name;
+      const list = (await redis.client('LIST')) as string;
+      const line = list.split('\n').find((l) => l.includes(` name=${name}-bus `));
+      const id = /id=(\d+)/.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      await redis.client('KILL', 'ID', id!);
+      await waitFor(() => cache!.stats().l1.entries === 0 && cache!.stats().bus.subscribed, 5000, 10);
+      expect(await cache!.get('k')).toBe('v'); // from L2
+    });
+  });
+
+  it('reports L2 series: operations by layer and the latency histogram', async () => {
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const [a] = await instances(1, { metrics });
+    const name = a!.stats().name;
+    const other = createCache({ redis, name, metrics });
+    open.push(other);
+    await a!.set('k', 1);
+    await other.get('k');
+    await other.get('missing');
+    const text = await metrics.metrics();
+    expect(text).toContain('cache_operations_total{layer="l2",op="get",result="hit"} 1');
+    expect(text).toContain('cache_operations_total{layer="l2",op="get",result="miss"} 1');
+    expect(text).toContain('cache_operations_total{layer="l2",op="set",result="ok"} 1');
+    expect(text).toMatch(/cache_l2_duration_seconds_count\{op="get"\} [1-9]/);
+    expect(text).toContain('cache_hit_rate{layer="l2"} 0.5');
+  });
+});
