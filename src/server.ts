@@ -255,6 +255,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
+    l2: { timeout: config.cache.l2TimeoutMs },
     compression: { enabled: config.cache.compressionEnabled },
     metrics,
     logger: app.log,
