@@ -227,6 +227,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheTtlMs: g.cacheTtlMs,
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
+    metrics,
   });
   return app;
 }
