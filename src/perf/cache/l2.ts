@@ -140,21 +140,21 @@ export class RedisTier {
 
   /** Writes an entry with Redis expiry at its staleUntil. Resolves false when skipped or failed. */
   set(key: string, entry: Entry): Promise<boolean> {
-    if (!this.breaker.allow()) {
-      this.#counts[BREAKER_SKIP]!++;
-      return Promise.resolve(false);
-    }
+    // Encoded before asking the breaker: an unencodable value must not use up its probe.
     let value: Buffer;
     try {
       value = encodeEntry(entry, this.#o.codec);
     } catch (err) {
-      // A value msgpack cannot encode (a function, a cyclic structure) stays in L1 only.
-      this.breaker.success();
+      // A value msgpack cannot encode (a cyclic structure, say) stays in L1 only.
       this.#counts[L2_SET_ERROR]!++;
       this.#o.logger?.warn(
         { err: { message: (err as Error).message } },
         'cache value cannot be encoded for L2; kept in memory only',
       );
+      return Promise.resolve(false);
+    }
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]!++;
       return Promise.resolve(false);
     }
     const px = Math.max(1, Math.ceil(entry.staleUntil - Date.now()));
@@ -284,13 +284,22 @@ export class RedisTier {
     const ms = this.#o.timeout;
     if (ms === 0) return p;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis ${op} took longer than ${ms} ms`)), ms);
+      let settled = false;
+      // The rejection waits for setImmediate: after an event-loop stall the timer phase runs
+      // before the I/O phase, and an answer already sitting in the socket must win.
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (!settled) reject(new Error(`redis ${op} took longer than ${ms} ms`));
+        });
+      }, ms);
       p.then(
         (v) => {
+          settled = true;
           clearTimeout(timer);
           resolve(v);
         },
         (err: unknown) => {
+          settled = true;
           clearTimeout(timer);
           reject(err);
         },

@@ -6,7 +6,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../perf/errors.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
-import { sendError, toAppError } from '../../perf/web/index.ts';
+import {
+  type Compression,
+  type PrecompressedBodies,
+  precompressedBodies,
+  sendError,
+  toAppError,
+} from '../../perf/web/index.ts';
 import type { Catalogue, ChatMessage, CompletionParams, Usage } from '../providers/index.ts';
 import {
   type CachedCompletion,
@@ -35,6 +41,8 @@ export interface ChatHandlerOptions {
   fallbacks: Readonly<Record<string, readonly string[]>>;
   serviceOptions?: ((model: string) => ServiceOptions | undefined) | undefined;
   metrics?: MetricsRegistry | undefined;
+  /** Serialised and compressed cache hits, per cached value. @default a private store */
+  bodies?: PrecompressedBodies | undefined;
 }
 
 const PARAM_KEYS = [
@@ -120,6 +128,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     overheadSeconds?.observe({ served }, ms / 1000);
     return ms.toFixed(3);
   }
+  const bodies = options.bodies ?? precompressedBodies();
 
   async function cached(call: Call): Promise<CachedCompletion | undefined> {
     if (store === undefined || call.key === undefined || call.mode !== 'use') return undefined;
@@ -179,6 +188,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       try {
         const r = await caller.complete(upstreamInput(call));
         const value: CachedCompletion = {
+          id: `chatcmpl-${call.request.id}`,
           model: r.model,
           content: r.value.content,
           finishReason: r.value.finishReason,
@@ -203,7 +213,18 @@ export function createChatHandler(options: ChatHandlerOptions) {
     record.completionTokens = served.value.usage.completion_tokens;
     reply
       .header('x-cache', xcache)
-      .header('x-gateway-overhead-ms', overhead(reply, call.timing, xcache === 'HIT' ? 'cache' : 'upstream'))
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing, served.hit ? 'cache' : 'upstream'));
+    if (served.hit) {
+      // The same cached object on every L1 hit: serialised once, compressed once per coding.
+      const value = served.value;
+      const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
+      // Apps built without the compression plugin (some tests) send the identity bytes.
+      const compression = call.request.server.compression as Compression | undefined;
+      if (compression === undefined) reply.type(body.contentType).send(body.identity);
+      else await compression.send(call.request, reply, body);
+      return;
+    }
+    reply
       .type('application/json; charset=utf-8')
       .send(completionJson(`chatcmpl-${call.request.id}`, served.value));
   }
@@ -266,6 +287,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       record.promptTokens = usage.prompt_tokens;
       record.completionTokens = usage.completion_tokens;
       const value: CachedCompletion = {
+        id: `chatcmpl-${call.request.id}`,
         model: r.model,
         content: deltas.join(''),
         finishReason: finish ?? 'stop',

@@ -49,7 +49,10 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     }
   }
 
-  app.get('/v1/models', async () => ({
+  // The list changes only when providers or mock models change: clients may reuse it for a minute
+  // and revalidate cheaply (304) after that.
+  const modelsCache = { httpCache: { cacheControl: 'private, max-age=60', etag: true } };
+  app.get('/v1/models', { config: modelsCache }, async () => ({
     object: 'list',
     data: options.catalogue.list().map((route) => ({
       id: route.id,
