@@ -304,6 +304,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheTtlMs: g.cacheTtlMs,
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
+    metrics,
   });
   installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
   registerPerformanceRoutes(app);
