@@ -18,16 +18,26 @@ import {
   createMetricsRegistry,
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
+import {
+  createPerformanceManager,
+  installRequestTiming,
+  type PerformanceManager,
+} from './perf/monitor/index.ts';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   genRequestId,
   installAuth,
+  installBatch,
+  installCompression,
   installErrorHandling,
+  installHttpCache,
   installHttpMetrics,
+  installLoadShedding,
+  installRateLimit,
   sendError,
 } from './perf/web/index.ts';
-import { registerSystemRoutes } from './platform/api/index.ts';
+import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
 import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
 import { createProviders, type ProviderSet } from './platform/providers/index.ts';
 
@@ -52,6 +62,8 @@ export interface Versus {
   cache: Cache;
   /** PostgreSQL pool (DATABASE_URL) or embedded PGlite, with the query cache. See docs/database.md. */
   db: Database;
+  /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
+  performance: PerformanceManager | undefined;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -159,6 +171,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     redis: undefined,
     cache: undefined as unknown as Cache,
     db: undefined as unknown as Database,
+    performance: undefined,
     parts: [],
     closing: false,
     http,
@@ -178,8 +191,35 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     }
     done();
   });
+  // Before auth: an overloaded instance should not spend CPU hashing keys for requests it sheds.
+  installLoadShedding(app, {
+    maxEventLoopDelayMs: config.web.loadShedEventLoopDelayMs,
+    maxRssBytes: config.web.loadShedRssMb * 2 ** 20,
+    metrics,
+  });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
+  if (config.monitoring.performanceMonitoring) {
+    const performance = createPerformanceManager({
+      targets: {
+        responseTimeMs: config.targets.responseTimeMs,
+        cacheHitRate: config.targets.cacheHitRate,
+        memoryMb: config.targets.memoryUsageMb,
+      },
+      logger: app.log.child({ component: 'performance' }),
+      metrics,
+    });
+    versus.performance = performance;
+    installRequestTiming(app, performance);
+    app.addHook('onReady', () => performance.initialize());
+    app.addHook('onClose', () => performance.close());
+  }
+  versus.parts.push({
+    name: 'monitor',
+    summary: config.monitoring.performanceMonitoring
+      ? `GET /health/performance, /admin/performance (p95 target ${config.targets.responseTimeMs} ms, hit rate ${config.targets.cacheHitRate}, ${config.targets.memoryUsageMb} MB per worker)`
+      : 'off (ENABLE_PERFORMANCE_MONITORING=false)',
+  });
 
   if (config.redis.url !== undefined) {
     const redis = createRedisClient(config.redis.url, {
@@ -191,6 +231,20 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
+  installRateLimit(app, {
+    limit: config.web.rateLimitRequests,
+    windowMs: config.web.rateLimitWindowMs,
+    redis: versus.redis,
+    metrics,
+  });
+  // ETag before compression: onSend hooks run in registration order and the ETag is computed on
+  // the identity body.
+  installHttpCache(app);
+  installCompression(app, {
+    enabled: config.monitoring.performanceOptimization,
+    threshold: config.web.compressionThresholdBytes,
+    metrics,
+  });
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
@@ -242,6 +296,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
   });
+  installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
+  registerPerformanceRoutes(app);
   return app;
 }
 

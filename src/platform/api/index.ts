@@ -1,1 +1,2 @@
+export { registerPerformanceRoutes } from './performance.ts';
 export { registerSystemRoutes } from './system.ts';

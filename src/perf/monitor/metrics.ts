@@ -1,0 +1,128 @@
+/**
+ * The seed's metric names and the monitor's own, on the shared registry. Gauges are computed at
+ * scrape time from the last evaluated snapshot (at most one evaluation interval old), so a scrape
+ * never waits on a cache or database source.
+ */
+import type { Histogram } from 'prom-client';
+import type { MetricsRegistry } from '../metrics/index.ts';
+import type { AlertEngine } from './alerts.ts';
+import type { PerformanceSnapshot } from './snapshot.ts';
+import { evaluateTargets } from './targets.ts';
+
+const STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+const STATUS_VALUE = { ok: 0, no_data: 0, degraded: 1, failing: 2 } as const;
+
+export interface MonitorMetrics {
+  contextHistogram: Histogram<'name'>;
+  detach(): void;
+}
+
+export function registerMonitorMetrics(
+  metrics: MetricsRegistry,
+  latest: () => PerformanceSnapshot | undefined,
+  alerts: AlertEngine,
+): MonitorMetrics {
+  // Declared here so they exist on /metrics even before the part that feeds them is configured;
+  // the database and cache layers observe them with these label names.
+  metrics.histogram({
+    name: 'database_query_duration_seconds',
+    help: 'Database query duration in seconds, by operation and whether the query cache answered.',
+    labelNames: ['operation', 'cached'] as const,
+  });
+  metrics.counter({
+    name: 'cache_operations_total',
+    help: 'Cache operations by layer, operation and result.',
+    labelNames: ['layer', 'op', 'result'] as const,
+  });
+  const memory = metrics.gauge({
+    name: 'memory_usage_bytes',
+    help: 'Process memory in bytes, by type (rss, heap_used, heap_total, external, array_buffers).',
+    labelNames: ['type'] as const,
+  });
+  const hitRate = metrics.gauge({
+    name: 'cache_hit_rate',
+    help: 'Cache hit rate over the monitoring window (5 min), by layer (source/layer).',
+    labelNames: ['layer'] as const,
+  });
+  const breaker = metrics.gauge({
+    name: 'circuit_breaker_state',
+    help: 'Circuit breaker state by service: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['service'] as const,
+  });
+  const target = metrics.gauge({
+    name: 'performance_target_status',
+    help: 'Each seed target against the last 5 minutes: 0 ok (or no data), 1 degraded, 2 failing.',
+    labelNames: ['target'] as const,
+  });
+  const firing = metrics.gauge({
+    name: 'performance_alerts_firing',
+    help: 'Alerts firing now, by rule.',
+    labelNames: ['alert', 'severity'] as const,
+  });
+  const budget = metrics.gauge({
+    name: 'memory_budget_ratio',
+    help: 'Resident memory divided by TARGET_MEMORY_USAGE_MB (warning at 0.8).',
+  });
+  const leak = metrics.gauge({
+    name: 'memory_leak_slope_bytes_per_minute',
+    help: 'Growth of the heap that survives GC, bytes per minute (fitted over the leak window).',
+  });
+  const leakSuspected = metrics.gauge({
+    name: 'memory_leak_suspected',
+    help: '1 when the leak detector sees steady growth of the heap after GC.',
+  });
+  const contextHistogram = metrics.histogram({
+    name: 'performance_context_duration_seconds',
+    help: 'Duration of operations timed with PerformanceManager.context(), by name.',
+    labelNames: ['name'] as const,
+  });
+
+  const removers = [
+    metrics.onCollect(memory, () => {
+      const m = process.memoryUsage();
+      memory.set({ type: 'rss' }, m.rss);
+      memory.set({ type: 'heap_used' }, m.heapUsed);
+      memory.set({ type: 'heap_total' }, m.heapTotal);
+      memory.set({ type: 'external' }, m.external);
+      memory.set({ type: 'array_buffers' }, m.arrayBuffers);
+    }),
+    metrics.onCollect(hitRate, () => {
+      for (const c of latest()?.caches ?? []) {
+        if (c.hitRate !== null) hitRate.set({ layer: `${c.source}/${c.layer}` }, c.hitRate);
+      }
+    }),
+    metrics.onCollect(breaker, () => {
+      for (const b of latest()?.breakers ?? []) breaker.set({ service: b.name }, STATE_VALUE[b.state]);
+    }),
+    metrics.onCollect(target, () => {
+      const s = latest();
+      if (s === undefined) return;
+      for (const c of evaluateTargets(s).checks) target.set({ target: c.name }, STATUS_VALUE[c.status]);
+    }),
+    metrics.onCollect(firing, () => {
+      firing.reset();
+      const counts = new Map<string, { severity: string; n: number }>();
+      for (const rule of alerts.rules()) counts.set(rule.id, { severity: rule.severity, n: 0 });
+      for (const a of alerts.active()) if (a.state === 'firing') counts.get(a.rule)!.n++;
+      for (const [alert, { severity, n }] of counts) firing.set({ alert, severity }, n);
+    }),
+    metrics.onCollect(budget, () => {
+      const m = latest()?.memory;
+      if (m) budget.set(m.budget.ratio);
+    }),
+    metrics.onCollect(leak, () => {
+      const m = latest()?.memory;
+      if (m) leak.set(m.leak.slopeBytesPerMinute);
+    }),
+    metrics.onCollect(leakSuspected, () => {
+      const m = latest()?.memory;
+      if (m) leakSuspected.set(m.leak.suspected ? 1 : 0);
+    }),
+  ];
+  return {
+    contextHistogram,
+    detach() {
+      for (const r of removers) r();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The performance routes: targets against measured values (a probe), the admin JSON the dashboard
+ * is built on, recommendations, and the operator actions. /admin/* is guarded by the admin key in
+ * the auth hook.
+ */
+import type { FastifyInstance } from 'fastify';
+import { MonitoringDisabledError, PerformanceFailingError, toSnakeCase } from '../../perf/monitor/index.ts';
+import { sendError } from '../../perf/web/index.ts';
+
+const ACTION_NAMES = ['gc', 'clear-expired', 'reset-breakers', 'heap-snapshot'] as const;
+type ActionName = (typeof ACTION_NAMES)[number];
+
+export function registerPerformanceRoutes(app: FastifyInstance): void {
+  const manager = () => {
+    const m = app.versus.performance;
+    if (m === undefined) {
+      throw new MonitoringDisabledError(
+        'performance monitoring is off: set ENABLE_PERFORMANCE_MONITORING=true',
+      );
+    }
+    return m;
+  };
+
+  app.get('/health/performance', async (_request, reply) => {
+    const m = app.versus.performance;
+    if (m === undefined) return { status: 'disabled', message: 'ENABLE_PERFORMANCE_MONITORING is false' };
+    const health = await m.health();
+    if (health.status !== 'failing') return toSnakeCase(health);
+    const failing = health.checks.filter((c) => c.status === 'failing');
+    return sendError(
+      reply,
+      new PerformanceFailingError(
+        `performance targets failing: ${failing.map((c) => `${c.name} ${c.value} ${c.unit} (target ${c.target})`).join('; ')}`,
+        { details: toSnakeCase(health) as Record<string, unknown> },
+      ),
+    );
+  });
+
+  app.get('/admin/performance', async () => toSnakeCase(await manager().report()));
+
+  app.get('/admin/performance/recommendations', async () => ({
+    generated_at: Date.now(),
+    recommendations: toSnakeCase(await manager().recommendations()),
+  }));
+
+  app.post<{ Params: { action: ActionName } }>(
+    '/admin/performance/actions/:action',
+    {
+      schema: {
+        params: { type: 'object', properties: { action: { enum: ACTION_NAMES } }, required: ['action'] },
+      },
+    },
+    async (request) => toSnakeCase(await runAction(request.params.action)),
+  );
+
+  async function runAction(action: ActionName) {
+    const m = manager();
+    switch (action) {
+      case 'gc': {
+        const result = m.forceGc();
+        return { action: 'gc', ok: result.performed, message: result.message, details: result };
+      }
+      case 'clear-expired':
+        return m.clearExpired();
+      case 'reset-breakers':
+        return m.resetBreakers();
+      case 'heap-snapshot':
+        return m.heapSnapshot();
+    }
+  }
+}
