@@ -19,7 +19,10 @@ import {
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
 import {
+  breakerSource,
+  cacheSource,
   createPerformanceManager,
+  createTransitionLog,
   installRequestTiming,
   type PerformanceManager,
 } from './perf/monitor/index.ts';
@@ -141,9 +144,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const health = createHealthChecks();
   const http = createHttpClients({ metrics });
   const g = config.gateway;
+  const breakerTransitions = createTransitionLog();
   const resilience = createResilience({
     metrics,
     logger: app.log,
+    onTransition: breakerTransitions.record,
     defaults: {
       timeoutMs: g.timeoutMs,
       retry: { maxAttempts: g.maxRetries + 1 },
@@ -210,6 +215,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       metrics,
     });
     versus.performance = performance;
+    performance.setBreakers(breakerSource(resilience, breakerTransitions));
+    performance.addHttpClients(http);
     installRequestTiming(app, performance);
     app.addHook('onReady', () => performance.initialize());
     app.addHook('onClose', () => performance.close());
@@ -253,6 +260,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     logger: app.log,
   });
   versus.cache = cache;
+  versus.performance?.addCache(cacheSource(cache));
   // Registered after the Redis hook: onClose hooks run in reverse, so the cache closes first.
   app.addHook('onClose', () => cache.close());
   versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });

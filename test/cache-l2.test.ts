@@ -120,11 +120,26 @@ describe.runIf(hasRedis)('with Redis', () => {
   });
 
   describe('tags across instances', () => {
-    it('deleteByTag on A removes the entry on B even with grace on (bentocache #71)', async () => {
-      const [a, b] = await instances(2, { grace: '1h' });
+    it.each([
+      ['without grace', 0],
+      ['with grace on (bentocache #71)', '1h'],
+    ] as const)('deleteByTag on A removes the entry on B %s', async (_, grace) => {
+      const [a, b] = await instances(2, { grace });
       await a!.getOrSet('k', () => 'old', { tags: ['t'] });
+      await a!.set('untagged', 'stays');
       expect(await b!.get('k')).toBe('old'); // now in B's L1
+      expect(await b!.get('untagged')).toBe('stays');
       await a!.deleteByTag('t');
+      await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+      expect(await b!.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
+      expect(await b!.get('untagged')).toBe('stays');
+    });
+
+    it('expireByTag on A without grace: B misses and refetches', async () => {
+      const [a, b] = await instances(2);
+      await a!.set('k', 'old', { tags: ['t'] });
+      expect(await b!.get('k')).toBe('old');
+      await a!.expireByTag('t');
       await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
       expect(await b!.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new');
     });
@@ -196,6 +211,17 @@ describe.runIf(hasRedis)('with Redis', () => {
         expect(await compressed.get(key)).toEqual({ key });
         expect(await plain!.get(key)).toEqual({ key });
       }
+    });
+
+    it('keeps a value msgpack cannot encode (a cycle) in L1 only, without failing the write', async () => {
+      const [cache] = await instances(1);
+      const cyclic: Record<string, unknown> = { n: 1 };
+      cyclic.self = cyclic;
+      await cache!.set('cyclic', cyclic);
+      expect(await cache!.get('cyclic')).toBe(cyclic);
+      expect(await redis.exists(`${cache!.stats().name}::cyclic`)).toBe(0);
+      expect(cache!.stats().counts.l2Errors).toBe(1);
+      expect(cache!.stats().l2.breaker).toBe('closed');
     });
 
     it('treats an unreadable value (unknown codec byte) as a miss', async () => {
