@@ -167,15 +167,12 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
   ): Promise<RawResult> {
     try {
       const result = await session.query(sql, params);
-      analyzer.record(info, performance.now() - started, {
-        cached: false,
-        rows: result.rowCount,
-        waitedMs,
-        sql,
-        params,
-      });
+      const ms = performance.now() - started;
+      analyzer.record(info, ms, { cached: false, rows: result.rowCount, waitedMs, sql, params });
+      options.onQuery?.(ms, false);
       return result;
     } catch (err) {
+      options.onQuery?.(performance.now() - started, true);
       throw toDbError(err, info.normalized);
     }
   }
@@ -327,14 +324,11 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
       const started = performance.now();
       if (options.cacheEnabled === false) return { ...(await query<R>(sql, params)), cached: false };
       const { result, hit } = await cache.get(sql, params, info.reads, o, () => query(sql, params));
-      if (hit)
-        analyzer.record(info, performance.now() - started, {
-          cached: true,
-          rows: result.rowCount,
-          waitedMs: 0,
-          sql,
-          params,
-        });
+      if (hit) {
+        const ms = performance.now() - started;
+        analyzer.record(info, ms, { cached: true, rows: result.rowCount, waitedMs: 0, sql, params });
+        options.onQuery?.(ms, false);
+      }
       return { ...(result as QueryResult<R>), cached: hit };
     },
     invalidateTags: (tags) => cache.invalidateTags(tags),
