@@ -19,7 +19,11 @@ import {
   type MetricsRegistry,
 } from './perf/metrics/index.ts';
 import {
+  breakerSource,
+  cacheSource,
   createPerformanceManager,
+  createTransitionLog,
+  type DatabaseSource,
   installRequestTiming,
   type PerformanceManager,
 } from './perf/monitor/index.ts';
@@ -141,9 +145,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const health = createHealthChecks();
   const http = createHttpClients({ metrics });
   const g = config.gateway;
+  const breakerTransitions = createTransitionLog();
   const resilience = createResilience({
     metrics,
     logger: app.log,
+    onTransition: breakerTransitions.record,
     defaults: {
       timeoutMs: g.timeoutMs,
       retry: { maxAttempts: g.maxRetries + 1 },
@@ -210,6 +216,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       metrics,
     });
     versus.performance = performance;
+    performance.setBreakers(breakerSource(resilience, breakerTransitions));
+    performance.addHttpClients(http);
     installRequestTiming(app, performance);
     app.addHook('onReady', () => performance.initialize());
     app.addHook('onClose', () => performance.close());
@@ -248,11 +256,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
+    l2: { timeout: config.cache.l2TimeoutMs },
     compression: { enabled: config.cache.compressionEnabled },
     metrics,
     logger: app.log,
   });
   versus.cache = cache;
+  versus.performance?.addCache(cacheSource(cache));
   // Registered after the Redis hook: onClose hooks run in reverse, so the cache closes first.
   app.addHook('onClose', () => cache.close());
   versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });
@@ -269,10 +279,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     // In-memory PGlite (tests) opens on first use: most test apps never query it.
     lazy: d.url === undefined && d.dataDir === IN_MEMORY,
     cache: cache.namespace('db'),
+    cacheEnabled: config.monitoring.performanceOptimization,
     metrics,
     logger: app.log,
+    onQuery: (ms, failed) => versus.performance?.recordQuery(ms, failed),
   });
   versus.db = db;
+  versus.performance?.setDatabase(databaseSource(db));
   health.add('database', () => db.ping());
   // Registered after the cache's hook: onClose hooks run in reverse, so the database closes first.
   app.addHook('onClose', () => db.close());
@@ -294,10 +307,43 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheTtlMs: g.cacheTtlMs,
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
+    metrics,
   });
   installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
   registerPerformanceRoutes(app);
   return app;
+}
+
+/** The database layer as the monitor sees it: pool figures and the slowest statements. */
+function databaseSource(db: Database): DatabaseSource {
+  return {
+    name: 'database',
+    stats() {
+      const p = db.stats().pool;
+      const suggestions = new Map<string, string>();
+      for (const r of db.slowQueries()) {
+        const index = r.suggestions.find((x) => x.kind === 'index');
+        if (index !== undefined && 'sql' in index) suggestions.set(r.fingerprint, index.sql);
+      }
+      return {
+        pool: {
+          size: p.size,
+          max: p.size + p.maxOverflow,
+          idle: p.idle,
+          inUse: p.inUse,
+          waiting: p.waiting,
+          timeouts: p.timeouts,
+        },
+        slowQueries: db.worstStatements(10).map((w) => ({
+          statement: w.statement,
+          count: w.count,
+          meanMs: w.meanMs,
+          maxMs: w.maxMs,
+          ...(suggestions.has(w.fingerprint) ? { suggestedIndex: suggestions.get(w.fingerprint)! } : {}),
+        })),
+      };
+    },
+  };
 }
 
 function describeCache(cache: Cache, config: Config): string {

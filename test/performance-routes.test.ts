@@ -126,11 +126,16 @@ describe('admin performance routes', () => {
       });
     }
     expect((await post('clear-expired')).json()).toMatchObject({ action: 'clear-expired', ok: false });
+    app!.versus.resilience.service('upstream-a');
     expect((await post('reset-breakers')).json()).toMatchObject({
       action: 'reset-breakers',
-      ok: false,
-      message: 'no circuit breakers are configured',
+      ok: true,
+      message: 'reset 1 circuit breakers (0 were not closed)',
+      details: { breakers: 1, reset: [] },
     });
+    const report = (await app!.inject({ method: 'GET', url: '/admin/performance', headers: admin })).json();
+    expect(report.breakers).toEqual([{ name: 'upstream-a', state: 'closed', transitions: [] }]);
+    expect(report.caches.map((c: { layer: string }) => c.layer)).toContain('memory');
     const bad = await post('reboot');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('INVALID_REQUEST');

@@ -117,5 +117,6 @@ function base<L extends string>(o: MetricOptions<L>) {
 }
 
 export { type ClusterMetrics, createClusterMetrics, serveClusterMetrics } from './cluster.ts';
+export { histogramObserver } from './fast-histogram.ts';
 export { type MetricsServer, type MetricsServerOptions, startMetricsServer } from './server.ts';
 export { AggregatorRegistry };

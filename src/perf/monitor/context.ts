@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Histogram } from 'prom-client';
+import { histogramObserver } from '../metrics/index.ts';
 import { createWindowedHistogram, type LatencySummary, type WindowedHistogram } from './window.ts';
 
 export interface OperationContext {
@@ -30,7 +31,7 @@ export function createContextTimer(histogram: Histogram<'name'> | undefined, win
   const storage = new AsyncLocalStorage<OperationContext>();
   const series = new Map<
     string,
-    { window: WindowedHistogram; prom: Histogram.Internal<'name'> | undefined }
+    { window: WindowedHistogram; prom: ((seconds: number) => void) | undefined }
   >();
 
   function seriesFor(name: string) {
@@ -39,7 +40,10 @@ export function createContextTimer(histogram: Histogram<'name'> | undefined, win
       const key = series.size >= MAX_NAMES ? 'other' : name;
       s = series.get(key);
       if (s === undefined) {
-        s = { window: createWindowedHistogram({ windowMs }), prom: histogram?.labels(key) };
+        s = {
+          window: createWindowedHistogram({ windowMs }),
+          prom: histogram === undefined ? undefined : histogramObserver(histogram, { name: key }),
+        };
         series.set(key, s);
       }
     }
@@ -50,7 +54,7 @@ export function createContextTimer(histogram: Histogram<'name'> | undefined, win
     const ms = performance.now() - startedAt;
     const s = seriesFor(name);
     s.window.record(ms, failed);
-    s.prom?.observe(ms / 1000);
+    s.prom?.(ms / 1000);
   }
 
   return {

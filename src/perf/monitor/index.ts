@@ -1,3 +1,4 @@
+export { breakerSource, cacheSource, createTransitionLog, type TransitionLog } from './adapters.ts';
 export { ALERT_RULES, MIN_LOOKUPS, MIN_REQUESTS } from './alert-rules.ts';
 export {
   type Alert,
@@ -36,7 +37,7 @@ export type {
   DatabaseSource,
   DatabaseStats,
   DbPoolStats,
-  HttpClientSource,
+  HttpClientsSource,
   PoolSource,
   SlowQuery,
 } from './sources.ts';

@@ -14,7 +14,7 @@ import type { MetricsRegistry } from '../metrics/index.ts';
 import { ALERT_RULES } from './alert-rules.ts';
 import { type AlertEngine, type AlertLogger, type AlertRule, createAlertEngine } from './alerts.ts';
 import { type ContextTimer, createContextTimer, type OperationContext } from './context.ts';
-import { type MonitorMetrics, registerMonitorMetrics } from './metrics.ts';
+import { declareSeedMetrics, type MonitorMetrics, registerMonitorMetrics } from './metrics.ts';
 import {
   RECOMMENDATION_RULES,
   type Recommendation,
@@ -30,7 +30,7 @@ import type {
   CacheSource,
   DatabaseSource,
   DatabaseStats,
-  HttpClientSource,
+  HttpClientsSource,
   PoolSource,
 } from './sources.ts';
 import { evaluateTargets, type PerformanceHealth } from './targets.ts';
@@ -81,7 +81,7 @@ export class PerformanceManager {
   #metrics: MonitorMetrics | undefined;
   #caches: CacheSource[] = [];
   #pools: PoolSource[] = [];
-  #clients: HttpClientSource[] = [];
+  #clients: HttpClientsSource[] = [];
   #database: DatabaseSource | undefined;
   #breakers: BreakerSource | undefined;
   #cacheHistory: { at: number; stats: Map<string, CacheLayerStats> }[] = [];
@@ -117,7 +117,7 @@ export class PerformanceManager {
   addPool(source: PoolSource): void {
     this.#pools.push(source);
   }
-  addHttpClient(source: HttpClientSource): void {
+  addHttpClients(source: HttpClientsSource): void {
     this.#clients.push(source);
   }
   setDatabase(source: DatabaseSource): void {
@@ -132,6 +132,7 @@ export class PerformanceManager {
   async initialize(): Promise<void> {
     if (this.#initialized) return;
     this.#initialized = true;
+    if (this.#o.metrics !== undefined) declareSeedMetrics(this.#o.metrics);
     this.memory?.start();
     await this.evaluate();
     this.#timer = setInterval(() => {
@@ -269,19 +270,18 @@ export class PerformanceManager {
   /** The admin view: everything the dashboard shows, as JSON. */
   async report(): Promise<PerformanceReport> {
     const s = await this.snapshot();
-    const clients = await Promise.all(
-      this.#clients.map(async (c) => ({
-        name: c.name,
-        stats: (await this.#read(`http client ${c.name}`, () => c.stats())) ?? {},
-      })),
-    );
+    const clients: { name: string; stats: Record<string, number | string | boolean> }[] = [];
+    for (const source of this.#clients) {
+      const all = (await this.#read('http clients', () => source.stats())) ?? {};
+      for (const [name, stats] of Object.entries(all)) clients.push({ name, stats });
+    }
     return buildReport({
       snapshot: s,
       health: evaluateTargets(s),
       recommendations: recommend(s, this.#o.recommendationRules ?? RECOMMENDATION_RULES),
       alerts: this.alerts(),
       contexts: this.#contexts.summaries(),
-      clients: clients as { name: string; stats: Record<string, number | string | boolean> }[],
+      clients,
       memory: this.memory,
     });
   }

@@ -9,8 +9,46 @@ import type { AlertEngine } from './alerts.ts';
 import type { PerformanceSnapshot } from './snapshot.ts';
 import { evaluateTargets } from './targets.ts';
 
-const STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 const STATUS_VALUE = { ok: 0, no_data: 0, degraded: 1, failing: 2 } as const;
+
+/**
+ * The seed's names owned by other parts (the cache, the resilience layer, the database). Declared
+ * at initialize() only when the owner did not register them, so /metrics always carries every
+ * seed name and the owner's help text, labels and cluster aggregation win when it exists.
+ */
+export function declareSeedMetrics(metrics: MetricsRegistry): void {
+  const missing = (name: string) => metrics.registry.getSingleMetric(name) === undefined;
+  if (missing('database_query_duration_seconds')) {
+    metrics.histogram({
+      name: 'database_query_duration_seconds',
+      help: 'Database query duration in seconds, by operation and whether the query cache answered.',
+      labelNames: ['operation', 'cached'] as const,
+    });
+  }
+  if (missing('cache_operations_total')) {
+    metrics.counter({
+      name: 'cache_operations_total',
+      help: 'Cache operations by layer, operation and result.',
+      labelNames: ['layer', 'op', 'result'] as const,
+    });
+  }
+  if (missing('cache_hit_rate')) {
+    metrics.gauge({
+      name: 'cache_hit_rate',
+      help: 'Cache hits / (hits + misses), by layer.',
+      labelNames: ['layer'] as const,
+      aggregator: 'average',
+    });
+  }
+  if (missing('circuit_breaker_state')) {
+    metrics.gauge({
+      name: 'circuit_breaker_state',
+      help: 'Circuit breaker state per service: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['service'] as const,
+      aggregator: 'max',
+    });
+  }
+}
 
 export interface MonitorMetrics {
   contextHistogram: Histogram<'name'>;
@@ -22,30 +60,10 @@ export function registerMonitorMetrics(
   latest: () => PerformanceSnapshot | undefined,
   alerts: AlertEngine,
 ): MonitorMetrics {
-  // Declared here so it exists on /metrics even before the part that feeds it is configured;
-  // the database layer observes it with these label names.
-  metrics.histogram({
-    name: 'database_query_duration_seconds',
-    help: 'Database query duration in seconds, by operation and whether the query cache answered.',
-    labelNames: ['operation', 'cached'] as const,
-  });
-  // cache_operations_total is left to the cache layer: the registry prints metrics in
-  // registration order, and the cache copies its counts into the counter from a collect hook on
-  // cache_hit_rate, so the counter must be registered after that gauge or a scrape shows it empty.
   const memory = metrics.gauge({
     name: 'memory_usage_bytes',
     help: 'Process memory in bytes, by type (rss, heap_used, heap_total, external, array_buffers).',
     labelNames: ['type'] as const,
-  });
-  const hitRate = metrics.gauge({
-    name: 'cache_hit_rate',
-    help: 'Cache hit rate over the monitoring window (5 min), by layer (source/layer).',
-    labelNames: ['layer'] as const,
-  });
-  const breaker = metrics.gauge({
-    name: 'circuit_breaker_state',
-    help: 'Circuit breaker state by service: 0 closed, 1 half-open, 2 open.',
-    labelNames: ['service'] as const,
   });
   const target = metrics.gauge({
     name: 'performance_target_status',
@@ -83,14 +101,6 @@ export function registerMonitorMetrics(
       memory.set({ type: 'heap_total' }, m.heapTotal);
       memory.set({ type: 'external' }, m.external);
       memory.set({ type: 'array_buffers' }, m.arrayBuffers);
-    }),
-    metrics.onCollect(hitRate, () => {
-      for (const c of latest()?.caches ?? []) {
-        if (c.hitRate !== null) hitRate.set({ layer: `${c.source}/${c.layer}` }, c.hitRate);
-      }
-    }),
-    metrics.onCollect(breaker, () => {
-      for (const b of latest()?.breakers ?? []) breaker.set({ service: b.name }, STATE_VALUE[b.state]);
     }),
     metrics.onCollect(target, () => {
       const s = latest();

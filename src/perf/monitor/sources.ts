@@ -82,10 +82,11 @@ export interface BreakerSource {
   reset(name?: string): void | Promise<void>;
 }
 
-/** Any client with a name and a flat record of figures (undici pool stats, say). */
-export interface HttpClientSource {
-  name: string;
-  stats(): Record<string, number | string | boolean> | Promise<Record<string, number | string | boolean>>;
+type Figures = Record<string, number | string | boolean>;
+
+/** HTTP clients: figures per client name (undici pool stats, say). */
+export interface HttpClientsSource {
+  stats(): Record<string, Figures> | Promise<Record<string, Figures>>;
 }
 
 /** An object pool (src/perf/pool satisfies it). */

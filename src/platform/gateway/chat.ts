@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../perf/errors.ts';
+import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
   type Compression,
@@ -15,17 +16,20 @@ import {
 import type { Catalogue, ChatMessage, CompletionParams, Usage } from '../providers/index.ts';
 import {
   type CachedCompletion,
+  type CacheMode,
   Coalescer,
   cacheKey,
+  cacheModeOf,
   isCachedCompletion,
   LeaderGone,
   type ResponseStore,
 } from './cache.ts';
+import { ClientGone, ClientWatch } from './client-watch.ts';
 import { UnknownModelError } from './errors.ts';
-import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
+import type { CompletionRecord, GatewayHooks } from './hooks.ts';
 import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
 import { ChunkWriter } from './sse.ts';
-import { UpstreamCaller } from './upstream.ts';
+import { type CallInput, UpstreamCaller } from './upstream.ts';
 
 export interface ChatHandlerOptions {
   catalogue: Catalogue;
@@ -36,11 +40,10 @@ export interface ChatHandlerOptions {
   cacheEnabled: boolean;
   fallbacks: Readonly<Record<string, readonly string[]>>;
   serviceOptions?: ((model: string) => ServiceOptions | undefined) | undefined;
+  metrics?: MetricsRegistry | undefined;
   /** Serialised and compressed cache hits, per cached value. @default a private store */
   bodies?: PrecompressedBodies | undefined;
 }
-
-type CacheMode = 'bypass' | 'use' | 'refresh';
 
 const PARAM_KEYS = [
   'temperature',
@@ -51,8 +54,6 @@ const PARAM_KEYS = [
   'frequency_penalty',
   'seed',
 ] as const;
-
-class ClientGone extends Error {}
 
 interface Call {
   request: FastifyRequest;
@@ -65,8 +66,18 @@ interface Call {
   key: string | undefined;
   mode: CacheMode;
   ttlMs: number;
-  signal: AbortSignal;
+  watch: ClientWatch;
   timing: { upstreamMs: number };
+}
+
+function upstreamInput(call: Call): CallInput {
+  return {
+    chain: call.chain,
+    messages: call.messages,
+    params: call.params,
+    signal: call.watch.signal,
+    timing: call.timing,
+  };
 }
 
 function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | undefined): CompletionParams {
@@ -81,23 +92,7 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
   return params as CompletionParams;
 }
 
-function cacheModeOf(
-  headers: FastifyRequest['headers'],
-  params: CompletionParams,
-  decision: RouteDecision | undefined,
-): CacheMode {
-  const optIn = headers['x-versus-cache'];
-  if (optIn === 'off') return 'bypass';
-  const control = headers['cache-control'];
-  if (typeof control === 'string' && control.includes('no-store')) return 'bypass';
-  const deterministic = params.temperature === 0 || decision?.cacheable === true || optIn === 'on';
-  if (!deterministic) return 'bypass';
-  return typeof control === 'string' && control.includes('no-cache') ? 'refresh' : 'use';
-}
-
-function overhead(reply: FastifyReply, timing: { upstreamMs: number }): string {
-  return Math.max(0, reply.elapsedTime - timing.upstreamMs).toFixed(3);
-}
+type Served = 'cache' | 'upstream' | 'error';
 
 function completionJson(id: string, c: CachedCompletion): string {
   return JSON.stringify({
@@ -121,6 +116,18 @@ export function createChatHandler(options: ChatHandlerOptions) {
   const coalescer = new Coalescer();
   const store = options.cacheEnabled ? options.cache : undefined;
   const hooks = options.hooks;
+  const overheadSeconds = options.metrics?.histogram({
+    name: 'gateway_overhead_seconds',
+    help: 'Time a chat completion spent in Versus, provider time excluded (the x-gateway-overhead-ms header).',
+    labelNames: ['served'] as const,
+  });
+
+  /** The overhead header value; also observed in gateway_overhead_seconds. */
+  function overhead(reply: FastifyReply, timing: { upstreamMs: number }, served: Served): string {
+    const ms = Math.max(0, reply.elapsedTime - timing.upstreamMs);
+    overheadSeconds?.observe({ served }, ms / 1000);
+    return ms.toFixed(3);
+  }
   const bodies = options.bodies ?? precompressedBodies();
 
   async function cached(call: Call): Promise<CachedCompletion | undefined> {
@@ -179,7 +186,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     } else {
       const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
       try {
-        const r = await caller.complete(call);
+        const r = await caller.complete(upstreamInput(call));
         const value: CachedCompletion = {
           id: `chatcmpl-${call.request.id}`,
           model: r.model,
@@ -198,13 +205,15 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (r.fallbackFrom === undefined) remember(call, value);
         served = { value, hit: false };
       } catch (err) {
-        lead?.reject(call.signal.aborted ? new LeaderGone() : err);
+        lead?.reject(call.watch.aborted ? new LeaderGone() : err);
         throw err;
       }
     }
     record.promptTokens = served.value.usage.prompt_tokens;
     record.completionTokens = served.value.usage.completion_tokens;
-    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing));
+    reply
+      .header('x-cache', xcache)
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing, served.hit ? 'cache' : 'upstream'));
     if (served.hit) {
       // The same cached object on every L1 hit: serialised once, compressed once per coding.
       const value = served.value;
@@ -222,7 +231,9 @@ export function createChatHandler(options: ChatHandlerOptions) {
 
   function openStream(call: Call, xcache: string, model: string): ChunkWriter {
     const { reply } = call;
-    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing));
+    reply
+      .header('x-cache', xcache)
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing, xcache === 'HIT' ? 'cache' : 'upstream'));
     reply.hijack();
     reply.raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
@@ -252,7 +263,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
     let writer: ChunkWriter | undefined;
     try {
-      const r = await caller.stream(call);
+      const r = await caller.stream(upstreamInput(call));
       noteServed(call, r.model, r.fallbackFrom);
       writer = openStream(call, call.key === undefined ? 'BYPASS' : 'MISS', r.model);
       writer.role();
@@ -268,7 +279,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (delta.finishReason !== undefined) finish = delta.finishReason;
         if (delta.usage !== undefined) usage = delta.usage;
       }
-      if (call.signal.aborted) throw call.signal.reason;
+      if (call.watch.aborted) throw call.watch.signal.reason;
       usage ??= { prompt_tokens: 0, completion_tokens: deltas.length, total_tokens: deltas.length };
       writer.finish(finish ?? 'stop');
       if (includeUsage) writer.usage(usage);
@@ -291,8 +302,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
       );
       if (r.fallbackFrom === undefined) remember(call, value);
     } catch (err) {
-      lead?.reject(call.signal.aborted ? new LeaderGone() : err);
-      if (writer === undefined || call.signal.aborted) throw call.signal.aborted ? new ClientGone() : err;
+      lead?.reject(call.watch.aborted ? new LeaderGone() : err);
+      if (writer === undefined || call.watch.aborted) throw call.watch.aborted ? new ClientGone() : err;
       // The stream already started: the error goes into it, then the stream ends.
       const appError = toAppError(err, call.request.id);
       call.request.log.warn(
@@ -331,11 +342,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       stream: body.stream === true,
     };
     const timing = { upstreamMs: 0 };
-    const controller = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
-    };
-    reply.raw.on('close', onClose);
+    const watch = new ClientWatch(reply);
     try {
       const decision = hooks?.route
         ? await hooks.route({
@@ -379,13 +386,13 @@ export function createChatHandler(options: ChatHandlerOptions) {
         key: mode === 'bypass' ? undefined : cacheKey(request.principal.id, model, messages, params),
         mode,
         ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
-        signal: controller.signal,
+        watch,
         timing,
       };
       if (record.stream) await replyStream(call);
       else await replyJson(call);
     } catch (err) {
-      if (err instanceof ClientGone || controller.signal.aborted) {
+      if (err instanceof ClientGone || watch.aborted) {
         record.status = 499;
         record.errorCode = 'CLIENT_CLOSED';
       } else {
@@ -396,12 +403,12 @@ export function createChatHandler(options: ChatHandlerOptions) {
           request.log.warn({ code: appError.code, err: { message: appError.message } }, 'completion failed');
         }
         if (!reply.sent) {
-          reply.header('x-gateway-overhead-ms', overhead(reply, timing));
+          reply.header('x-gateway-overhead-ms', overhead(reply, timing, 'error'));
           sendError(reply, appError);
         }
       }
     } finally {
-      reply.raw.off('close', onClose);
+      watch.dispose();
       record.latencyMs = reply.elapsedTime;
       recordSafely(request, record);
     }

@@ -1,0 +1,146 @@
+/**
+ * What monitoring costs: the per-request hooks (Prometheus route histogram, which exists without
+ * the monitor, and the monitor's windowed HDR histogram), `context()` per call against calling the
+ * function bare, and a whole request through Fastify with the monitor on and off.
+ */
+import type { FastifyInstance } from 'fastify';
+import { measure } from 'mitata';
+import { testConfig } from '../../src/config.ts';
+import { createMetricsRegistry } from '../../src/perf/metrics/index.ts';
+import { createPerformanceManager, installRequestTiming } from '../../src/perf/monitor/index.ts';
+import { installHttpMetrics } from '../../src/perf/web/index.ts';
+import { buildServer } from '../../src/server.ts';
+import { median, preamble, table } from '../lib/report.ts';
+import type { Scenario } from '../lib/scenario.ts';
+
+type Hook = (request: unknown, reply: unknown, done: () => void) => void;
+
+/** The hooks exactly as the server registers them (onRoute hooks are run for `routes`). */
+function hooksOf(install: (app: FastifyInstance) => void, routes: string[] = []) {
+  const hooks: { name: string; fn: Hook }[] = [];
+  install({
+    addHook: (name: string, fn: Hook) => hooks.push({ name, fn }),
+  } as unknown as FastifyInstance);
+  const onRoute = hooks.find((h) => h.name === 'onRoute')?.fn as ((route: object) => void) | undefined;
+  const perRoute = routes.map((url) => {
+    const route: { url: string; onResponse?: Hook[] } = { url };
+    onRoute?.(route);
+    return route.onResponse?.[0];
+  });
+  return { root: hooks.filter((h) => h.name === 'onResponse').map((h) => h.fn), perRoute };
+}
+
+const nsPerOp = async (fn: () => unknown) => (await measure(fn, { min_cpu_time: 300e6 })).p50;
+
+export const scenario: Scenario = {
+  id: 'monitor',
+  title: 'Monitoring overhead: per-request instrumentation and context()',
+  async run({ runs, log }) {
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const manager = createPerformanceManager({
+      targets: { responseTimeMs: 200, cacheHitRate: 0.8, memoryMb: 512 },
+      logger: { info() {}, warn() {}, error() {} },
+      metrics,
+      memory: false,
+    });
+    const routes = ['/v1/chat/completions', '/v1/models', '/health'];
+    const prom = hooksOf((app) => installHttpMetrics(app, metrics), routes);
+    const monitorHook = hooksOf((app) => installRequestTiming(app, manager)).root[0]!;
+    const promRoot = prom.root[0]!;
+    const requests = ['GET', 'POST'].map((method) => ({ method, is404: false }));
+    const replies = [200, 200, 200, 404, 500, 200, 201].map((statusCode, i) => ({
+      statusCode,
+      elapsedTime: 3 + i * 17.3,
+    }));
+    const done = () => {};
+    let i = 0;
+    // What Fastify runs for a routed request: the route's metrics hook, then the root hooks.
+    const promOnly = () => {
+      const req = requests[i & 1];
+      const rep = replies[i % replies.length];
+      prom.perRoute[i++ % routes.length]!(req, rep, done);
+      promRoot(req, rep, done);
+    };
+    const onlyMonitor = () => {
+      monitorHook(requests[i & 1], replies[i++ % replies.length], done);
+    };
+    const both = () => {
+      const req = requests[i & 1];
+      const rep = replies[i % replies.length];
+      prom.perRoute[i++ % routes.length]!(req, rep, done);
+      promRoot(req, rep, done);
+      monitorHook(req, rep, done);
+    };
+    let sink = 0;
+    const work = () => {
+      sink += 1;
+      return sink;
+    };
+    const asyncWork = async () => work();
+
+    const apps: Record<'on' | 'off', FastifyInstance> = {
+      on: await buildServer(testConfig({})),
+      off: await buildServer(testConfig({ ENABLE_PERFORMANCE_MONITORING: 'false' })),
+    };
+    await apps.on.ready();
+    await apps.off.ready();
+
+    const r: Record<string, number[]> = {};
+    const add = (k: string, v: number) => {
+      r[k] = [...(r[k] ?? []), v];
+    };
+    for (let run = 0; run < runs; run++) {
+      add('monitor', await nsPerOp(onlyMonitor));
+      add('prom', await nsPerOp(promOnly));
+      add('both', await nsPerOp(both));
+      add('bare', await nsPerOp(work));
+      add('ctx', await nsPerOp(() => manager.context('op', work)));
+      add('bareAsync', await nsPerOp(asyncWork));
+      add('ctxAsync', await nsPerOp(() => manager.context('op', asyncWork)));
+      // inject() returns a thenable chain, not a Promise: await it so mitata times the request.
+      add('injectOn', await nsPerOp(async () => await apps.on.inject({ method: 'GET', url: '/health' })));
+      add('injectOff', await nsPerOp(async () => await apps.off.inject({ method: 'GET', url: '/health' })));
+      log(
+        `  run ${run + 1}/${runs}: hooks ${Math.round(r.both!.at(-1)!)} ns (monitor ${Math.round(r.monitor!.at(-1)!)} ns), context ${Math.round(r.ctx!.at(-1)! - r.bare!.at(-1)!)} ns`,
+      );
+    }
+    await apps.on.close();
+    await apps.off.close();
+    await manager.close();
+    const m = (k: string) => median(r[k]!);
+    const ns = (v: number) => `${Math.round(v)} ns`;
+    const us = (v: number) => `${(v / 1000).toFixed(1)} µs`;
+    return [
+      preamble('npm run bench -- monitor', runs),
+      'Nanoseconds per call (mitata p50 per run, median of runs). The hooks are called exactly as Fastify calls them, with varied routes and statuses.',
+      '',
+      table(
+        ['what', 'cost', 'note'],
+        [
+          [
+            'monitor hook (windowed HDR histogram, 5xx count)',
+            ns(m('monitor')),
+            'what ENABLE_PERFORMANCE_MONITORING adds per request',
+          ],
+          ['Prometheus route histogram hook', ns(m('prom')), 'present with or without the monitor'],
+          ['total instrumentation per request (both hooks)', ns(m('both')), 'goal < 1 µs'],
+          [
+            '`context(name, fn)` sync, overhead over calling `fn`',
+            ns(m('ctx') - m('bare')),
+            `${ns(m('ctx'))} vs ${ns(m('bare'))}`,
+          ],
+          [
+            '`context(name, fn)` async, overhead over awaiting `fn`',
+            ns(m('ctxAsync') - m('bareAsync')),
+            `${ns(m('ctxAsync'))} vs ${ns(m('bareAsync'))}`,
+          ],
+          [
+            'whole `GET /health` through `app.inject`, monitor on',
+            us(m('injectOn')),
+            `off: ${us(m('injectOff'))} (difference is within run-to-run noise)`,
+          ],
+        ],
+      ),
+    ].join('\n');
+  },
+};
