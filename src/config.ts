@@ -7,6 +7,9 @@
  * test keeps the two in step).
  */
 
+import { readFileSync } from 'node:fs';
+import { type PriceTable, parsePriceTable } from './platform/events/index.ts';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -47,6 +50,27 @@ export interface Config {
     prometheusPort: number;
     performanceMonitoring: boolean;
     performanceOptimization: boolean;
+  };
+  web: {
+    /** Response bodies below this size are sent uncompressed. */
+    compressionThresholdBytes: number;
+    /** Requests per window per client key; 0: no limit. */
+    rateLimitRequests: number;
+    rateLimitWindowMs: number;
+    /** 0: no event-loop-delay shedding. */
+    loadShedEventLoopDelayMs: number;
+    /** 0: no memory shedding. */
+    loadShedRssMb: number;
+    batchMaxItems: number;
+    batchConcurrency: number;
+  };
+  experiments: {
+    eventsFlushIntervalMs: number;
+    eventsFlushBatch: number;
+    eventsBufferMax: number;
+    resultsMinIntervalMs: number;
+    /** Overrides and additions to the built-in price table (USD per million tokens). */
+    modelPrices: PriceTable;
   };
   providers: {
     openai: { apiKey: string | undefined; baseUrl: string; models: string[]; enabled: boolean };
@@ -183,6 +207,19 @@ const path: Parser<string> = (raw) => {
   return raw;
 };
 
+/** MODEL_PRICES: inline JSON, or the path of a JSON file. */
+const priceTable: Parser<PriceTable> = (raw) => {
+  const text = raw.trim();
+  if (text.startsWith('{')) return parsePriceTable(text);
+  let content: string;
+  try {
+    content = readFileSync(text, 'utf8');
+  } catch {
+    throw 'expected inline JSON or the path of a readable JSON file';
+  }
+  return parsePriceTable(content);
+};
+
 const modelList: Parser<string[]> = (raw) => {
   const models = raw
     .split(',')
@@ -290,7 +327,7 @@ export const VARIABLES = {
     name: 'DATA_DIR',
     default: './data',
     parse: path,
-    doc: 'Directory for the embedded PGlite database.',
+    doc: "Directory for the embedded PGlite database (in `<DATA_DIR>/pglite`); ':memory:' keeps it in memory (tests).",
   },
   DATABASE_POOL_SIZE: {
     name: 'DATABASE_POOL_SIZE',
@@ -358,6 +395,48 @@ export const VARIABLES = {
     parse: bool,
     doc: 'Response caching, compression and query caching; false runs Versus without them (to measure their effect).',
   },
+  COMPRESSION_THRESHOLD_BYTES: {
+    name: 'COMPRESSION_THRESHOLD_BYTES',
+    default: '1024',
+    parse: int(0, 100 * 1024 * 1024),
+    doc: 'Response bodies smaller than this are sent uncompressed (compression is off with ENABLE_PERFORMANCE_OPTIMIZATION=false).',
+  },
+  RATE_LIMIT_REQUESTS: {
+    name: 'RATE_LIMIT_REQUESTS',
+    default: '0',
+    parse: int(0, 1_000_000_000),
+    doc: 'Requests per RATE_LIMIT_WINDOW_S per client key on /v1/* (429 RATE_LIMITED past it); 0: no limit. Shared across instances through REDIS_URL.',
+  },
+  RATE_LIMIT_WINDOW_S: {
+    name: 'RATE_LIMIT_WINDOW_S',
+    default: '60',
+    parse: int(1, 86_400),
+    doc: 'Length of the sliding rate-limit window in seconds.',
+  },
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: {
+    name: 'LOAD_SHED_EVENT_LOOP_DELAY_MS',
+    default: '1000',
+    parse: int(0, 600_000),
+    doc: 'Answer new requests 503 OVERLOADED while the p99 event-loop delay of the last second exceeds this; 0: off. /health and /metrics are never shed.',
+  },
+  LOAD_SHED_RSS_MB: {
+    name: 'LOAD_SHED_RSS_MB',
+    default: '1024',
+    parse: int(0, 1_048_576),
+    doc: 'Answer new requests 503 OVERLOADED while the resident memory exceeds this many MB (twice the seed budget of 512 MB per worker); 0: off.',
+  },
+  BATCH_MAX_ITEMS: {
+    name: 'BATCH_MAX_ITEMS',
+    default: '100',
+    parse: int(1, 10_000),
+    doc: 'Most chat-completion requests in one POST /v1/batch (400 BATCH_TOO_LARGE past it).',
+  },
+  BATCH_CONCURRENCY: {
+    name: 'BATCH_CONCURRENCY',
+    default: '8',
+    parse: int(1, 1000),
+    doc: 'Items of one batch run at the same time.',
+  },
   OPENAI_API_KEY: {
     name: 'OPENAI_API_KEY',
     default: undefined,
@@ -377,6 +456,36 @@ export const VARIABLES = {
     parse: optional((raw) => raw.trim()),
     secret: true,
     doc: 'Key for the Anthropic Messages API (`anthropic/...` models).',
+  },
+  EVENTS_FLUSH_INTERVAL_MS: {
+    name: 'EVENTS_FLUSH_INTERVAL_MS',
+    default: '200',
+    parse: int(1, 60_000),
+    doc: 'Experiment events are written to the database at least this often (write-behind).',
+  },
+  EVENTS_FLUSH_BATCH: {
+    name: 'EVENTS_FLUSH_BATCH',
+    default: '5000',
+    parse: int(1, 100_000),
+    doc: 'Events per database write; a full batch is written at once.',
+  },
+  EVENTS_BUFFER_MAX: {
+    name: 'EVENTS_BUFFER_MAX',
+    default: '200000',
+    parse: int(100, 10_000_000),
+    doc: 'Events held in memory while the database is slow or down; beyond it new events are dropped and counted.',
+  },
+  RESULTS_MIN_INTERVAL_MS: {
+    name: 'RESULTS_MIN_INTERVAL_MS',
+    default: '2000',
+    parse: int(0, 600_000),
+    doc: 'Experiment results are recomputed at most this often per instance under write load.',
+  },
+  MODEL_PRICES: {
+    name: 'MODEL_PRICES',
+    default: undefined,
+    parse: optional(priceTable),
+    doc: 'Price overrides for cost_usd: JSON (or a JSON file path) of model to {"input", "output"} USD per million tokens.',
   },
   ANTHROPIC_BASE_URL: {
     name: 'ANTHROPIC_BASE_URL',
@@ -548,6 +657,22 @@ export function loadConfig(env: Env = process.env): Config {
       performanceMonitoring: v.ENABLE_PERFORMANCE_MONITORING,
       performanceOptimization: v.ENABLE_PERFORMANCE_OPTIMIZATION,
     },
+    web: {
+      compressionThresholdBytes: v.COMPRESSION_THRESHOLD_BYTES,
+      rateLimitRequests: v.RATE_LIMIT_REQUESTS,
+      rateLimitWindowMs: v.RATE_LIMIT_WINDOW_S * 1000,
+      loadShedEventLoopDelayMs: v.LOAD_SHED_EVENT_LOOP_DELAY_MS,
+      loadShedRssMb: v.LOAD_SHED_RSS_MB,
+      batchMaxItems: v.BATCH_MAX_ITEMS,
+      batchConcurrency: v.BATCH_CONCURRENCY,
+    },
+    experiments: {
+      eventsFlushIntervalMs: v.EVENTS_FLUSH_INTERVAL_MS,
+      eventsFlushBatch: v.EVENTS_FLUSH_BATCH,
+      eventsBufferMax: v.EVENTS_BUFFER_MAX,
+      resultsMinIntervalMs: v.RESULTS_MIN_INTERVAL_MS,
+      modelPrices: v.MODEL_PRICES ?? {},
+    },
     providers: {
       openai: {
         apiKey: v.OPENAI_API_KEY,
@@ -582,7 +707,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** A config for tests: embedded defaults with overrides applied on top of an env map. */
 export function testConfig(env: Env = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: ':memory:', ...env });
 }
 
 /** Strips the password from a connection URL so it can be printed. */

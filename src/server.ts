@@ -2,11 +2,13 @@
  * Builds the Fastify app from a config. Used by `main.ts` and by tests (through `app.inject()`).
  * The app owns every resource it opens and closes them in its `onClose` hooks.
  */
+
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { type Config, redactUrl } from './config.ts';
 import { type Cache, createCache } from './perf/cache/index.ts';
+import { createDatabase, type Database, IN_MEMORY } from './perf/db/index.ts';
 import { ShuttingDownError } from './perf/errors.ts';
 import { createHealthChecks, type HealthChecks } from './perf/health/index.ts';
 import { createHttpClients, type HttpClients } from './perf/http/index.ts';
@@ -21,6 +23,7 @@ import {
   cacheSource,
   createPerformanceManager,
   createTransitionLog,
+  databaseSource,
   installRequestTiming,
   type PerformanceManager,
 } from './perf/monitor/index.ts';
@@ -29,8 +32,13 @@ import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   genRequestId,
   installAuth,
+  installBatch,
+  installCompression,
   installErrorHandling,
+  installHttpCache,
   installHttpMetrics,
+  installLoadShedding,
+  installRateLimit,
   sendError,
 } from './perf/web/index.ts';
 import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
@@ -38,6 +46,9 @@ import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/ind
 import { createProviders, type ProviderSet } from './platform/providers/index.ts';
 
 export const VERSION = '0.1.0';
+
+/** SQL migrations of the product tables, applied at start-up (a missing directory is fine). */
+const MIGRATIONS_DIR = fileURLToPath(new URL('./platform/migrations', import.meta.url));
 
 /** What runs where, for the start-up banner and the admin view. */
 export interface Part {
@@ -51,10 +62,12 @@ export interface Versus {
   clusterMetrics: ClusterMetrics;
   health: HealthChecks;
   redis: Redis | undefined;
-  /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
-  performance: PerformanceManager | undefined;
   /** The tiered cache (L1 memory, plus Redis L2 and the bus when REDIS_URL is set). */
   cache: Cache;
+  /** PostgreSQL pool (DATABASE_URL) or embedded PGlite, with the query cache. See docs/database.md. */
+  db: Database;
+  /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
+  performance: PerformanceManager | undefined;
   parts: Part[];
   /** True once shutdown has begun: new requests get 503 SHUTTING_DOWN. */
   closing: boolean;
@@ -162,8 +175,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clusterMetrics: createClusterMetrics(metrics.registry),
     health,
     redis: undefined,
-    performance: undefined,
     cache: undefined as unknown as Cache,
+    db: undefined as unknown as Database,
+    performance: undefined,
     parts: [],
     closing: false,
     http,
@@ -182,6 +196,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       return;
     }
     done();
+  });
+  // Before auth: an overloaded instance should not spend CPU hashing keys for requests it sheds.
+  installLoadShedding(app, {
+    maxEventLoopDelayMs: config.web.loadShedEventLoopDelayMs,
+    maxRssBytes: config.web.loadShedRssMb * 2 ** 20,
+    metrics,
   });
   installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
   installHttpMetrics(app, metrics);
@@ -219,6 +239,20 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
+  installRateLimit(app, {
+    limit: config.web.rateLimitRequests,
+    windowMs: config.web.rateLimitWindowMs,
+    redis: versus.redis,
+    metrics,
+  });
+  // ETag before compression: onSend hooks run in registration order and the ETag is computed on
+  // the identity body.
+  installHttpCache(app);
+  installCompression(app, {
+    enabled: config.monitoring.performanceOptimization,
+    threshold: config.web.compressionThresholdBytes,
+    metrics,
+  });
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
@@ -232,31 +266,40 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   app.addHook('onClose', () => cache.close());
   versus.parts.push({ name: 'cache', summary: describeCache(cache, config) });
 
-  if (config.database.url !== undefined) {
-    const url = config.database.url;
-    health.add('database', async () => {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-      await client.connect();
-      try {
-        await client.query('SELECT 1');
-      } finally {
-        await client.end();
-      }
-    });
-    versus.parts.push({
-      name: 'database',
-      summary: `PostgreSQL at ${redactUrl(url)} (pooled database layer: not yet available)`,
-    });
-  } else {
-    versus.parts.push({
-      name: 'database',
-      summary: `PGlite under ${config.database.dataDir} (embedded database: not yet available)`,
-    });
-  }
+  const d = config.database;
+  const db = await createDatabase({
+    url: d.url,
+    dataDir: d.dataDir,
+    poolSize: d.poolSize,
+    maxOverflow: d.maxOverflow,
+    poolTimeoutMs: d.poolTimeoutMs,
+    poolRecycleMs: d.poolRecycleMs,
+    migrationsDir: MIGRATIONS_DIR,
+    // In-memory PGlite (tests) opens on first use: most test apps never query it.
+    lazy: d.url === undefined && d.dataDir === IN_MEMORY,
+    cache: cache.namespace('db'),
+    metrics,
+    logger: app.log,
+    // Query-cache hits are not database work: the p95 target is about statements PostgreSQL ran.
+    onQuery: (ms, cached) => {
+      if (!cached) versus.performance?.recordQuery(ms);
+    },
+  });
+  versus.db = db;
+  versus.performance?.setDatabase(databaseSource(db));
+  health.add('database', () => db.ping());
+  // Registered after the cache's hook: onClose hooks run in reverse, so the database closes first.
+  app.addHook('onClose', () => db.close());
+  versus.parts.push({
+    name: 'database',
+    summary:
+      d.url !== undefined
+        ? `PostgreSQL at ${redactUrl(d.url)}, pool ${d.poolSize} + ${d.maxOverflow} overflow, query cache on the tiered cache`
+        : `PGlite ${d.dataDir === IN_MEMORY ? 'in memory' : `under ${d.dataDir}`}, query cache on the tiered cache; set DATABASE_URL for PostgreSQL`,
+  });
   versus.parts.push({ name: 'providers', summary: providers.summary });
 
   registerSystemRoutes(app);
-  registerPerformanceRoutes(app);
   registerGatewayRoutes(app, {
     catalogue: providers.catalogue,
     resilience,
@@ -266,6 +309,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
   });
+  installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
+  registerPerformanceRoutes(app);
   return app;
 }
 

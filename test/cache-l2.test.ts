@@ -99,6 +99,26 @@ describe.runIf(hasRedis)('with Redis', () => {
     expect(new Set(results)).toEqual(new Set(['v']));
   });
 
+  it('a read on the wire while the key is written does not put its older answer into L1', async () => {
+    const chaos = chaosRedis(redis);
+    const name = uniqueName('race');
+    names.push(name);
+    const a = createCache({ redis: chaos.client, name, l2: { timeout: 2000 } });
+    const b = createCache({ redis, name });
+    open.push(a, b);
+    await Promise.all([a.ready(), b.ready()]);
+    await b.set('k', 'old');
+    chaos.mode = 'slow';
+    chaos.delayMs = 100;
+    const read = a.get('k'); // MGET leaves now, reaches Redis in 100 ms
+    await sleep(10);
+    const write = a.set('k', 'new'); // reaches Redis after the read
+    expect(await read).toBe('old');
+    await write;
+    chaos.mode = 'ok';
+    expect(await a.get('k')).toBe('new');
+  });
+
   describe('tags across instances', () => {
     it('deleteByTag on A removes the entry on B even with grace on (bentocache #71)', async () => {
       const [a, b] = await instances(2, { grace: '1h' });
@@ -189,6 +209,20 @@ describe.runIf(hasRedis)('with Redis', () => {
   });
 
   describe('degradation', () => {
+    it('one stall that times out many calls at once counts as one failure, not a hundred', async () => {
+      const chaos = chaosRedis(redis);
+      const name = uniqueName('stall');
+      names.push(name);
+      const cache = createCache({ redis: chaos.client, name, l2: { timeout: 20, breakerThreshold: 3 } });
+      open.push(cache);
+      await cache.ready();
+      chaos.mode = 'slow';
+      chaos.delayMs = 100;
+      await Promise.all(Array.from({ length: 100 }, (_, i) => cache.set(`k${i}`, i)));
+      expect(cache.stats().l2.breaker).toBe('closed');
+      chaos.mode = 'ok';
+    });
+
     it('Redis on a wrong port: reads and writes succeed through L1 and the factory; the breaker opens', async () => {
       const dead = createRedisClient('redis://127.0.0.1:1', { name: 'versus-cache-test-dead' });
       const name = uniqueName('dead');
@@ -197,7 +231,11 @@ describe.runIf(hasRedis)('with Redis', () => {
         expect(await cache.ready(100)).toBe(false);
         await cache.set('k', 1);
         expect(await cache.get('k')).toBe(1);
-        for (let i = 0; i < 5; i++) expect(await cache.getOrSet(`m${i}`, () => i)).toBe(i);
+        // Failures count once per incident (10 ms apart), as real traffic would spread them.
+        for (let i = 0; i < 5; i++) {
+          expect(await cache.getOrSet(`m${i}`, () => i)).toBe(i);
+          await sleep(15);
+        }
         expect(await cache.get('never')).toBeUndefined();
         const s = cache.stats();
         expect(s.l2.breaker).toBe('open');
@@ -227,7 +265,10 @@ describe.runIf(hasRedis)('with Redis', () => {
       chaos.mode = 'fail';
       await cache.set('during', 'd');
       expect(await cache.get('before')).toBe('b'); // L1
-      for (let i = 0; i < 5; i++) expect(await cache.getOrSet(`f${i}`, () => `v${i}`)).toBe(`v${i}`);
+      for (let i = 0; i < 5; i++) {
+        expect(await cache.getOrSet(`f${i}`, () => `v${i}`)).toBe(`v${i}`);
+        await sleep(15);
+      }
       expect(cache.stats().l2.breaker).toBe('open');
       expect(errors).toContain('CacheL2UnavailableError');
       const callsWhileOpen = chaos.calls;
@@ -253,7 +294,7 @@ describe.runIf(hasRedis)('with Redis', () => {
       chaos.mode = 'slow';
       chaos.delayMs = 300;
       expect(await cache.getOrSet('k', () => 'from source')).toBe('from source');
-      expect(cache.stats().counts.l2Errors).toBe(1);
+      expect(cache.stats().counts.l2Errors).toBeGreaterThanOrEqual(1);
     });
 
     it('drops its whole L1 when the bus subscription comes back after a loss', async () => {

@@ -15,12 +15,14 @@ process.stdout.write(
     latency: {
       p50: result.latency.p50,
       p90: result.latency.p90,
+      p97_5: result.latency.p97_5,
       p99: result.latency.p99,
       max: result.latency.max,
     },
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx,
+    ok2xx: result['2xx'],
     duration_s: result.duration,
   })}\n`,
 );

@@ -9,7 +9,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface LoadResult {
   requests: number;
   rps: number;
-  latency: { p50: number; p90: number; p99: number; max: number };
+  latency: { p50: number; p90: number; p97_5: number; p99: number; max: number };
+  /** Responses with a 2xx status. */
+  ok2xx: number;
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -26,6 +28,12 @@ export interface LoadOptions {
   pipelining?: number;
   /** Requests per second in total; unset: as fast as possible. */
   overallRate?: number;
+  /** Requests each connection cycles through (autocannon `requests`); overrides method/body/headers. */
+  requests?: { method?: string; path: string; headers?: Record<string, string>; body?: string }[];
+  /** Replace `[<id>]` in bodies with a unique id per request (autocannon `idReplacement`). */
+  idReplacement?: boolean;
+  /** Seconds before a request counts as a timeout. @default 10 */
+  timeout?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -82,7 +90,13 @@ export async function startTarget(
   const port = await freePort();
   const child = spawn(process.execPath, [...args, `${ROOT}${script}`], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: ':memory:',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

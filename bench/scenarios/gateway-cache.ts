@@ -2,9 +2,13 @@
  * Throughput of a cache hit on POST /v1/chat/completions (validation, routing, cache key, L1 cache
  * read, JSON reply) against a bare Fastify hello-world, same run, runs alternating between the two.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { type LoadResult, load, startTarget } from '../lib/http.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
+
+/** Other load on the machine: the figures below are only comparable at similar values. */
+const machineLoad = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`;
 
 const CONNECTIONS = 100;
 
@@ -12,6 +16,7 @@ export const scenario: Scenario = {
   id: 'gateway-cache',
   title: 'Gateway: cache-hit chat completion vs bare Fastify',
   async run({ runs, duration, log }) {
+    const startLoad = machineLoad();
     const versus = await startTarget('versus', 'src/main.ts');
     const bare = await startTarget('fastify', 'bench/targets/fastify-hello.ts');
     const body = JSON.stringify({
@@ -56,7 +61,7 @@ export const scenario: Scenario = {
     const b = median(results.bare.map((r) => r.rps));
     const errors = [...results.versus, ...results.bare].reduce((n, r) => n + r.errors + r.non2xx, 0);
     return [
-      preamble('npm run bench -- gateway-cache', runs),
+      `${preamble('npm run bench -- gateway-cache', runs)} At the start: ${startLoad}.`,
       `Each run: autocannon for ${duration} s, ${CONNECTIONS} connections, in its own process against 127.0.0.1. Versus answers every request from the response cache (x-cache: HIT); the anchor is GET / on a bare Fastify hello-world. Goal: ratio ≥ 0.6×.`,
       '',
       table(

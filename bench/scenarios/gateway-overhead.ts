@@ -4,9 +4,13 @@
  * provider), plus end-to-end latency through Versus against calling the mock directly, same rate,
  * same run.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { loadAtRate, type RateResult, startTarget } from '../lib/http.ts';
 import { median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
+
+/** Other load on the machine: the figures below are only comparable at similar values. */
+const machineLoad = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`;
 
 const RATE = 1000;
 const MOCK_LATENCY_MS = 20;
@@ -17,6 +21,7 @@ export const scenario: Scenario = {
   id: 'gateway-overhead',
   title: 'Gateway overhead at 1,000 req/s (mock provider, fixed 20 ms)',
   async run({ runs, duration, log }) {
+    const startLoad = machineLoad();
     const mock = await startTarget('mock', 'src/platform/providers/mock/main.ts', {}, '/health');
     const configure = await fetch(`${mock.url}/admin/models/fast`, {
       method: 'PUT',
@@ -118,7 +123,7 @@ export const scenario: Scenario = {
     const errors = [...results.versus, ...results.direct].reduce((n, r) => n + r.errors + r.non2xx, 0);
     const rps = median(results.versus.map((r) => r.rps));
     return [
-      preamble('npm run bench -- gateway-overhead', runs),
+      `${preamble('npm run bench -- gateway-overhead', runs)} At the start: ${startLoad}.`,
       `Each run: ${duration} s at ${RATE} req/s offered open-loop (after 1 s of warm-up) by a separate process over 64 keep-alive connections; the mock provider runs as its own process with a fixed ${MOCK_LATENCY_MS} ms latency; requests are not cacheable, so every one reaches the provider. Achieved ${Math.round(rps)} req/s through Versus; errors + non-2xx: ${errors}.`,
       '',
       table(['ms', 'p50', 'p90', 'p99', 'goal'], rows),

@@ -3,6 +3,7 @@
  * timeout) on the success path, against a plain call, cockatiel's breaker alone, cockatiel's full
  * policy stack, and opossum, all in the same run. Overhead = time per call minus the plain call.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import {
   bulkhead,
   ConsecutiveBreaker,
@@ -19,6 +20,9 @@ import CircuitBreaker from 'opossum';
 import { createResilience } from '../../src/perf/resilience/index.ts';
 import { median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
+
+/** Other load on the machine: the figures below are only comparable at similar values. */
+const machineLoad = () => `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`;
 
 const work = async () => 1;
 
@@ -63,6 +67,7 @@ export const scenario: Scenario = {
   id: 'resilience',
   title: 'Resilience wrapper overhead per call',
   async run({ runs, log }) {
+    const startLoad = machineLoad();
     const samples = new Map<string, number[]>();
     for (let r = 0; r < runs; r++) {
       const c = candidates();
@@ -72,8 +77,8 @@ export const scenario: Scenario = {
       const result = await run({ format: 'quiet', throw: true });
       for (const b of result.benchmarks) {
         const name = b.alias;
-        const avg = b.runs[0]?.stats?.avg ?? Number.NaN;
-        samples.set(name, [...(samples.get(name) ?? []), avg]);
+        const p50 = b.runs[0]?.stats?.p50 ?? Number.NaN;
+        samples.set(name, [...(samples.get(name) ?? []), p50]);
       }
       c.close();
       log(
@@ -93,8 +98,8 @@ export const scenario: Scenario = {
       ];
     });
     return [
-      preamble('npm run bench -- resilience', runs),
-      "mitata, one async call per iteration that resolves at once (the success path). Overhead = time per call minus the plain call; the last column is each overhead relative to the Versus wrapper's (below 1× is cheaper than ours). Goal: ≤ 150 ns for the Versus wrapper.",
+      `${preamble('npm run bench -- resilience', runs)} At the start: ${startLoad}.`,
+      "mitata, one async call per iteration that resolves at once (the success path). Time per call: the median sample of each run (robust to GC pauses and other load), then the median over runs. Overhead = time per call minus the plain call; the last column is each overhead relative to the Versus wrapper's (below 1× is cheaper). Goal: ≤ 150 ns for the Versus wrapper.",
       '',
       table(['candidate', 'time per call', 'overhead', 'overhead vs Versus'], rows),
     ].join('\n');

@@ -205,6 +205,8 @@ export function cacheContract(
         await cache.set('a', 1, { tags: ['users'] });
         await cache.set('b', 2, { tags: ['users', 'admins'] });
         await cache.set('c', 3, { tags: ['posts'] });
+        expect(await cache.getOrSet('a', () => -1)).toBe(1);
+        expect(await cache.get('b')).toBe(2);
         await cache.deleteByTag('users');
         expect(await cache.get('a')).toBeUndefined();
         expect(await cache.get('b')).toBeUndefined();
@@ -264,7 +266,7 @@ export function cacheContract(
         expect(await a.get('k')).toBe('a');
         expect(a.namespacePath).toBe('a');
         expect(aChild.namespacePath).toBe('a/child');
-        await a.clear();
+        await cache.clear('a');
         expect(await a.get('k')).toBeUndefined();
         expect(await aChild.get('k')).toBeUndefined();
         expect(await b.get('k')).toBe('b');
@@ -293,14 +295,32 @@ export function cacheContract(
           code: 'CACHE_INVALID_OPTION',
         });
         expect(() => cache.namespace('a b')).toThrow(/namespace/);
+        // Keys starting with NUL are reserved for namespaced entries: no way into another namespace.
+        await cache.namespace('a').set('k', 'secret');
+        await expect(cache.get('\0a\0k')).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        await expect(cache.set('\0a\0k', 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        await expect(cache.get(42 as unknown as string)).rejects.toMatchObject({
+          code: 'CACHE_INVALID_OPTION',
+        });
         expect(() => createCache({ ttl: 'soon' })).toThrow(/ttl/);
         expect(() => createCache({ l1: { maxEntries: 0 } })).toThrow(/maxEntries/);
       });
 
-      it('calls after close() fail with CACHE_CLOSED', async () => {
+      it('close() aborts running factories; calls after close() fail with CACHE_CLOSED', async () => {
         const cache = await make();
         await cache.set('k', 1);
+        let signal: AbortSignal | undefined;
+        const running = cache
+          .getOrSet('slow', async (ctx) => {
+            signal = ctx.signal;
+            await sleep(5000);
+            return 'late';
+          })
+          .catch((e: unknown) => e);
+        await sleep(10);
         await cache.close();
+        expect(await running).toMatchObject({ code: 'CACHE_CLOSED' });
+        expect(signal?.aborted).toBe(true);
         await expect(cache.get('k')).rejects.toMatchObject({ code: 'CACHE_CLOSED' });
         await expect(cache.getOrSet('k', () => 2)).rejects.toMatchObject({ code: 'CACHE_CLOSED' });
       });

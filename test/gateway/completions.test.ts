@@ -155,6 +155,20 @@ describe('POST /v1/chat/completions', () => {
     expect(record!.promptTokens).toBeGreaterThan(0);
   });
 
+  it('exports per-upstream metrics and counts streamed requests in the route histogram', async () => {
+    const model = gw.model('metered');
+    await (await gw.post(chat(model, 'metered'))).arrayBuffer();
+    await sseEvents(await gw.post(chat(model, 'metered', { stream: true })));
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(text).toMatch(/upstream_request_duration_seconds_count\{upstream="mock",status="200"\} [1-9]/);
+    expect(text).toMatch(/upstream_connections_open\{upstream="mock"\} [1-9]/);
+    expect(text).toContain('upstream_requests_in_flight{upstream="mock"} 0');
+    expect(text).toMatch(/upstream_requests_queued\{upstream="mock"\} 0/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="POST",route="\/v1\/chat\/completions",status="200"\} [1-9]/,
+    );
+  });
+
   it('passes an AppError thrown by the route hook to the client and records it', async () => {
     const res = await gw.post(chat('mock/fast'), { 'x-experiment': 'missing' });
     expect(res.status).toBe(404);

@@ -46,6 +46,7 @@ describe('resilience over real sockets', () => {
     expect(calls(gw, model)).toBe(upstreamCalls);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toContain(`circuit_breaker_state{service="${model}"} 2`);
+    expect(metrics).toMatch(/upstream_errors_total\{upstream="mock",kind="http_500"\} [1-9]/);
   });
 
   it('goes half-open after the open interval and closes once the provider has recovered', async () => {

@@ -15,7 +15,7 @@ export async function startMain(
   timeoutMs = 20_000,
 ): Promise<Started> {
   const child = spawn(process.execPath, ['src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', DATA_DIR: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

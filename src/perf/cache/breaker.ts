@@ -2,15 +2,20 @@
  * The L2 breaker. After `threshold` consecutive failures it opens: Redis is left out of the path
  * for `pause` (doubling after each failed probe, up to 8×), then one call goes through as a
  * probe; its success closes the breaker, its failure opens it again.
+ *
+ * Failures less than SAME_EVENT_MS apart count once: a single event-loop stall times out every
+ * call in flight at the same moment, and that is one incident, not a hundred.
  */
 
+const SAME_EVENT_MS = 10;
+
 export type BreakerState =
-  | { state: 'closed'; failures: number }
+  | { state: 'closed'; failures: number; lastFailureAt: number }
   | { state: 'open'; openedAt: number; attempt: number }
   | { state: 'half-open'; attempt: number };
 
 export class Breaker {
-  #s: BreakerState = { state: 'closed', failures: 0 };
+  #s: BreakerState = { state: 'closed', failures: 0, lastFailureAt: 0 };
   readonly #threshold: number;
   readonly #pause: number;
   readonly #onChange: (to: BreakerState['state'], from: BreakerState['state']) => void;
@@ -45,12 +50,15 @@ export class Breaker {
       s.failures = 0;
       return;
     }
-    this.#set({ state: 'closed', failures: 0 });
+    this.#set({ state: 'closed', failures: 0, lastFailureAt: 0 });
   }
 
   failure(): void {
     const s = this.#s;
     if (s.state === 'closed') {
+      const now = Date.now();
+      if (now - s.lastFailureAt < SAME_EVENT_MS) return;
+      s.lastFailureAt = now;
       s.failures++;
       if (s.failures >= this.#threshold) this.#set({ state: 'open', openedAt: Date.now(), attempt: 1 });
     } else if (s.state === 'half-open') {

@@ -49,6 +49,7 @@ export class Bus {
       connectionName: `${name}-bus`,
       autoResubscribe: false,
       enableOfflineQueue: true,
+      enableAutoPipelining: false,
     });
     this.#subscriber.on('error', (err: Error) => {
       if (err.message === this.#lastError) return;

@@ -1,11 +1,12 @@
 /**
  * A namespace view of a cache. The root and every `namespace()` share one engine; a view adds
- * its key prefix. `get` and `getOrSet` answer fresh L1 hits inline (no async function, no
- * serialisation, one clock read) and hand everything else to the engine.
+ * its key layout. `get` and `getOrSet` answer fresh L1 hits inline (no async function, no
+ * serialisation, no allocation once the entry's promise exists) and hand the rest to the engine.
  */
-
 import type { CacheCore } from './core.ts';
 import { L1_HIT } from './counters.ts';
+import { readNow } from './entry.ts';
+import { namespaceL1Key } from './keys.ts';
 import { checkName, checkTags } from './options.ts';
 import type {
   Cache,
@@ -18,46 +19,65 @@ import type {
   Warmer,
 } from './types.ts';
 
+/** Looked up for keys that cannot be valid (reserved or not strings): always a miss. */
+const INVALID = '\0';
+
 export class CacheView implements Cache {
   readonly #core: CacheCore;
+  /** Namespace path relative to the root ('' for the root). */
+  readonly #rel: string;
+  /** Redis-side path: the cache name, or `<name>/<rel>`. */
   readonly #path: string;
-  readonly #prefix: string;
   readonly #tagScope: string;
-  readonly #root: boolean;
+  /** Namespace L1 keys, memoised: building one per read would cost more than the lookup. */
+  readonly #memo: Map<string, string> | undefined;
 
-  constructor(core: CacheCore, path: string, root: boolean) {
+  constructor(core: CacheCore, rel: string) {
     this.#core = core;
-    this.#path = path;
-    this.#prefix = `${path}::`;
-    this.#tagScope = `${path}#`;
-    this.#root = root;
+    this.#rel = rel;
+    this.#path = core.keys.path(rel);
+    this.#tagScope = `${this.#path}#`;
+    this.#memo = rel === '' ? undefined : new Map();
   }
 
   get namespacePath(): string {
-    const name = this.#core.o.name;
-    return this.#path === name ? '' : this.#path.slice(name.length + 1);
+    return this.#rel;
+  }
+
+  #l1Key(key: string): string {
+    const memo = this.#memo;
+    if (memo === undefined) return typeof key === 'string' && key.charCodeAt(0) !== 0 ? key : INVALID;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    if (typeof key !== 'string') return INVALID;
+    const full = namespaceL1Key(this.#rel, key);
+    if (memo.size >= this.#core.o.maxEntries) memo.clear();
+    memo.set(key, full);
+    return full;
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
     const core = this.#core;
-    const full = this.#prefix + key;
+    const full = this.#l1Key(key);
     const e = core.l1.get(full);
-    if (e !== undefined && e.tags === undefined && e.expiresAt > Date.now()) {
+    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
       core.counts[L1_HIT]!++;
-      if (core.events.hot) core.events.emit('hit', { key: full, layer: 'l1' });
-      return Promise.resolve(e.value as T);
+      if (core.events.hot) core.hitEvent(full);
+      if (e.p === undefined) e.p = Promise.resolve(e.value);
+      return e.p as Promise<T>;
     }
     return core.getSlow(full, key, e) as Promise<T | undefined>;
   }
 
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
     const core = this.#core;
-    const full = this.#prefix + key;
+    const full = this.#l1Key(key);
     const e = core.l1.get(full);
-    if (e !== undefined && e.tags === undefined && e.expiresAt > Date.now()) {
+    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
       core.counts[L1_HIT]!++;
-      if (core.events.hot) core.events.emit('hit', { key: full, layer: 'l1' });
-      return Promise.resolve(e.value as T);
+      if (core.events.hot) core.hitEvent(full);
+      if (e.p === undefined) e.p = Promise.resolve(e.value);
+      return e.p as Promise<T>;
     }
     return core.getOrSetSlow(
       full,
@@ -74,12 +94,15 @@ export class CacheView implements Cache {
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    return this.#core.set(this.#prefix + key, key, this.#tagScope, value, options);
+    return this.#core.set(this.#l1Key(key), key, this.#tagScope, value, options);
   }
 
   delete(key: string | readonly string[]): Promise<void> {
     const keys = typeof key === 'string' ? [key] : key;
-    return this.#core.delete(keys.map((k) => this.#prefix + k));
+    return this.#core.delete(
+      keys.map((k) => this.#l1Key(k)),
+      keys,
+    );
   }
 
   deleteByTag(tags: string | readonly string[]): Promise<void> {
@@ -94,12 +117,14 @@ export class CacheView implements Cache {
     return (checkTags(tags) ?? []).map((t) => this.#tagScope + t);
   }
 
-  clear(): Promise<void> {
+  clear(namespace?: string): Promise<void> {
+    if (namespace !== undefined) return this.namespace(namespace).clear();
     return this.#core.clear(this.#path);
   }
 
   namespace(name: string): Cache {
-    return new CacheView(this.#core, `${this.#path}/${checkName(name, 'namespace')}`, false);
+    const segment = checkName(name, 'namespace');
+    return new CacheView(this.#core, this.#rel === '' ? segment : `${this.#rel}/${segment}`);
   }
 
   addWarmer(warmer: Warmer): () => void {
@@ -123,6 +148,6 @@ export class CacheView implements Cache {
   }
 
   close(): Promise<void> {
-    return this.#root ? this.#core.close() : Promise.resolve();
+    return this.#rel === '' ? this.#core.close() : Promise.resolve();
   }
 }

@@ -79,5 +79,5 @@ export function decodeEntry(buf: Buffer): Entry {
     string[] | null,
     unknown,
   ];
-  return { value, createdAt, expiresAt, staleUntil, tags: tags ?? undefined };
+  return { value, createdAt, expiresAt, staleUntil, tags: tags ?? undefined, p: undefined };
 }

@@ -11,23 +11,22 @@ import {
   FACTORY_TIMEOUT,
   L1_CLEAR,
   L1_DELETE,
-  L1_EVICT,
   L1_HIT,
   L1_MISS,
   L1_SET,
   L1_STALE,
-  L2_GET_ERROR,
-  L2_HIT,
-  L2_MISS,
 } from './counters.ts';
 import { toMs } from './duration.ts';
-import { clock, type Entry, makeEntry } from './entry.ts';
+import { clock, type Entry, makeEntry, readNow } from './entry.ts';
 import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
 import { Events } from './events.ts';
+import { Keys } from './keys.ts';
 import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
 import { Remote } from './remote.ts';
+import { bounded, raceStale } from './run.ts';
+import { statsOf } from './stats.ts';
 import { DEAD, TagState } from './tags.ts';
 import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
 import { Warmers } from './warmers.ts';
@@ -48,6 +47,7 @@ export class CacheCore {
   readonly counts: Counts = createCounts();
   readonly tags: TagState;
   readonly events: Events;
+  readonly keys: Keys;
   #inflight = new Map<string, Run>();
   #background = new Set<Promise<unknown>>();
   #warmers: Warmers;
@@ -57,6 +57,7 @@ export class CacheCore {
 
   constructor(o: Resolved) {
     this.o = o;
+    this.keys = new Keys(o.name);
     this.l1 = createL1(o.maxEntries, o.maxBytes, o.sizeOf ?? defaultSizeOf, this.counts);
     this.tags = new TagState(clock());
     this.events = new Events((err) => this.o.logger?.warn({ err }, 'cache event listener threw'));
@@ -72,6 +73,7 @@ export class CacheCore {
     if (o.redis !== undefined) {
       this.#remote = new Remote({
         o,
+        keys: this.keys,
         l1: this.l1,
         tags: this.tags,
         counts: this.counts,
@@ -79,6 +81,7 @@ export class CacheCore {
         alive: (e) => this.state(e, Date.now()) !== GONE,
         fresh: (e) => this.state(e, Date.now()) === FRESH,
         onError: (source, error) => this.events.emit('error', { source, error }),
+        onTags: () => this.#boundTags(),
         onResubscribed: () => {
           // Invalidations sent while we were not listening are lost: forget everything local.
           this.l1.clear();
@@ -103,14 +106,24 @@ export class CacheCore {
     return now < e.staleUntil ? STALE : GONE;
   }
 
+  /** Hit-path freshness of an entry with tags: a tag may have deleted or expired it. */
+  taggedFresh(e: Entry): boolean {
+    return this.tags.expiresAt(e) > readNow();
+  }
+
   hit(full: string): void {
     this.counts[L1_HIT]!++;
-    if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l1' });
+    if (this.events.hot) this.hitEvent(full);
+  }
+
+  /** Events name keys as Redis does (`<name>[/<ns>]::<key>`), readable and unambiguous. */
+  hitEvent(full: string, layer: 'l1' | 'l2' = 'l1'): void {
+    this.events.emit('hit', { key: this.keys.redis(full), layer });
   }
 
   #miss(full: string): void {
     this.counts[L1_MISS]!++;
-    if (this.events.hot) this.events.emit('miss', { key: full });
+    if (this.events.hot) this.events.emit('miss', { key: this.keys.redis(full) });
   }
 
   /** get() after the inline L1 check failed: tagged or expired entries, misses. */
@@ -129,7 +142,7 @@ export class CacheCore {
     if (this.#remote === undefined) return undefined;
     const remote = await this.#remote.read(full);
     if (remote && this.state(remote, Date.now()) === FRESH) {
-      if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+      if (this.events.hot) this.hitEvent(full, 'l2');
       return remote.value;
     }
     return undefined;
@@ -148,7 +161,6 @@ export class CacheCore {
     if (typeof factory !== 'function') {
       throw new CacheInvalidOptionError('getOrSet needs a factory function as its second argument');
     }
-    const o = resolveCall(this.o, options);
     let stale: Entry | undefined;
     if (e !== undefined) {
       const s = this.state(e, Date.now());
@@ -159,6 +171,7 @@ export class CacheCore {
       if (s === STALE) stale = e;
       else this.l1.delete(full);
     }
+    const o = resolveCall(this.o, options);
     this.#miss(full);
     let run = this.#inflight.get(full);
     if (run === undefined && this.#remote !== undefined) {
@@ -166,7 +179,7 @@ export class CacheCore {
       if (remote) {
         const s = this.state(remote, Date.now());
         if (s === FRESH) {
-          if (this.events.hot) this.events.emit('hit', { key: full, layer: 'l2' });
+          if (this.events.hot) this.hitEvent(full, 'l2');
           return remote.value;
         }
         if (s === STALE && (stale === undefined || remote.createdAt > stale.createdAt)) stale = remote;
@@ -222,15 +235,17 @@ export class CacheCore {
       }
     })();
     const run: Run = { promise: work, controller };
-    const bounded = o.hardTimeout > 0 ? this.#withHardTimeout(work, o.hardTimeout, controller) : work;
-    run.promise = bounded.then(
+    const settled = bounded(work, controller, o.hardTimeout, () => this.counts[FACTORY_TIMEOUT]!++);
+    run.promise = settled.then(
       (value) => {
         this.counts[FACTORY_OK]!++;
         if (this.#inflight.get(full) === run) this.#inflight.delete(full);
         return value;
       },
       (err: unknown) => {
-        if (!(err instanceof CacheFactoryTimeoutError)) this.counts[FACTORY_ERROR]!++;
+        if (!(err instanceof CacheFactoryTimeoutError) && !(err instanceof CacheClosedError)) {
+          this.counts[FACTORY_ERROR]!++;
+        }
         if (this.#inflight.get(full) === run) this.#inflight.delete(full);
         this.#afterFailure(full, err);
         throw err;
@@ -238,29 +253,6 @@ export class CacheCore {
     );
     this.#inflight.set(full, run);
     return run;
-  }
-
-  #withHardTimeout(work: Promise<unknown>, ms: number, controller: AbortController): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.counts[FACTORY_TIMEOUT]!++;
-        const err = new CacheFactoryTimeoutError(
-          `the cache factory did not finish within its hard timeout of ${ms} ms and no stale value was available`,
-        );
-        controller.abort(err);
-        reject(err);
-      }, ms);
-      work.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
   }
 
   /**
@@ -278,7 +270,7 @@ export class CacheCore {
       },
       'cache refresh failed; serving the stale value',
     );
-    this.events.emit('error', { key: full, source: 'factory', error });
+    this.events.emit('error', { key: this.keys.redis(full), source: 'factory', error });
     if (this.o.graceBackoff > 0) {
       const now = clock();
       const until = now + this.o.graceBackoff;
@@ -293,32 +285,9 @@ export class CacheCore {
 
   #serveStale(full: string, run: Run, stale: Entry, softTimeout: number): Promise<unknown> {
     this.counts[L1_STALE]!++;
-    if (softTimeout === 0) {
-      // The refresh goes on in the background; #afterFailure handles its failure.
-      run.promise.catch(() => {});
-      this.events.emit('stale', { key: full, reason: 'revalidating' });
-      return Promise.resolve(stale.value);
-    }
-    return new Promise((resolve) => {
-      let answered = false;
-      const timer = setTimeout(() => {
-        answered = true;
-        this.events.emit('stale', { key: full, reason: 'soft-timeout' });
-        resolve(stale.value);
-      }, softTimeout);
-      run.promise.then(
-        (value) => {
-          clearTimeout(timer);
-          if (!answered) resolve(value);
-        },
-        () => {
-          clearTimeout(timer);
-          if (answered) return;
-          this.events.emit('stale', { key: full, reason: 'factory-error' });
-          resolve(stale.value);
-        },
-      );
-    });
+    return raceStale(run.promise, stale.value, softTimeout, (reason) =>
+      this.events.emit('stale', { key: this.keys.redis(full), reason }),
+    );
   }
 
   /** Writes L1 now and L2 (announced on the bus) in the returned promise, which never rejects. */
@@ -351,10 +320,10 @@ export class CacheCore {
     await this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
   }
 
-  async delete(fulls: string[]): Promise<void> {
+  async delete(fulls: string[], keys: readonly string[]): Promise<void> {
     this.#open();
+    for (const key of keys) checkKey(key);
     for (const full of fulls) {
-      checkKey(full.slice(full.indexOf('::') + 2));
       this.l1.delete(full);
       this.#remote?.touch(full);
       this.counts[L1_DELETE]!++;
@@ -366,12 +335,22 @@ export class CacheCore {
     this.#open();
     const at = clock();
     for (const tag of tagIds) this.tags.apply(tag, kind, at);
+    this.#boundTags();
     await this.#remote?.invalidateTags(tagIds, kind, at);
+  }
+
+  /** Tag knowledge is bounded: past MAX_TAGS, start over (L1 goes too: its entries relied on it). */
+  #boundTags(): void {
+    if (!this.tags.full) return;
+    this.l1.clear();
+    this.tags.reset(clock());
   }
 
   async clear(nsPath: string): Promise<void> {
     this.#open();
-    deletePrefixed(this.l1, [`${nsPath}::`, `${nsPath}/`]);
+    const prefixes = this.keys.l1Prefixes(nsPath);
+    if (prefixes === undefined) this.l1.clear();
+    else deletePrefixed(this.l1, prefixes);
     this.counts[L1_CLEAR]!++;
     await this.#remote?.clear(nsPath);
   }
@@ -387,38 +366,11 @@ export class CacheCore {
   }
 
   stats(): CacheStats {
-    const c = this.counts;
-    const rate = (hits: number, misses: number) => hits / (hits + misses);
-    return {
-      name: this.o.name,
-      l1: {
-        entries: this.l1.size,
-        bytes: this.o.maxBytes === undefined ? undefined : this.l1.calculatedSize,
-        maxEntries: this.o.maxEntries,
-        maxBytes: this.o.maxBytes,
-      },
-      l2: { enabled: this.#remote !== undefined, breaker: this.#remote?.l2.breaker.state ?? 'off' },
-      bus: { enabled: this.#remote?.bus !== undefined, subscribed: this.#remote?.bus?.subscribed ?? false },
-      counts: {
-        l1Hits: c[L1_HIT]!,
-        l1Misses: c[L1_MISS]!,
-        l1Stale: c[L1_STALE]!,
-        l2Hits: c[L2_HIT]!,
-        l2Misses: c[L2_MISS]!,
-        l2Errors: c[L2_GET_ERROR]!,
-        sets: c[L1_SET]!,
-        deletes: c[L1_DELETE]!,
-        evictions: c[L1_EVICT]!,
-        factoryRuns: c[FACTORY_OK]! + c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
-        factoryErrors: c[FACTORY_ERROR]! + c[FACTORY_TIMEOUT]!,
-      },
-      hitRate: {
-        l1: rate(c[L1_HIT]! + c[L1_STALE]!, c[L1_MISS]!),
-        l2: rate(c[L2_HIT]!, c[L2_MISS]!),
-        // A read missed overall when it missed L1 and did not hit L2.
-        overall: rate(c[L1_HIT]! + c[L1_STALE]! + c[L2_HIT]!, c[L1_MISS]! - c[L2_HIT]!),
-      },
-    };
+    const remote = this.#remote;
+    return statsOf(this.o, this.l1, this.counts, {
+      l2: remote === undefined ? 'off' : remote.l2.breaker.state,
+      bus: remote?.bus === undefined ? 'off' : remote.bus.subscribed,
+    });
   }
 
   ready(timeout: number): Promise<boolean> {

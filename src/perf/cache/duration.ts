@@ -6,12 +6,17 @@ export type Duration = number | string;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
 
+/** Parsed strings: per-call options like { ttl: '10m' } must not run a regex on every write. */
+const parsed = new Map<string, number>();
+
 /** Parses a duration to milliseconds; `what` names the option in the error message. */
 export function toMs(value: Duration, what: string): number {
   let ms: number;
   if (typeof value === 'number') {
     ms = value;
   } else if (typeof value === 'string') {
+    const known = parsed.get(value);
+    if (known !== undefined) return known;
     const m = PATTERN.exec(value);
     if (m === null) {
       throw new CacheInvalidOptionError(
@@ -25,5 +30,6 @@ export function toMs(value: Duration, what: string): number {
   if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
     throw new CacheInvalidOptionError(`${what} is ${String(value)}: expected a finite duration of 0 or more`);
   }
+  if (typeof value === 'string' && parsed.size < 1000) parsed.set(value, ms);
   return ms;
 }

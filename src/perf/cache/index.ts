@@ -10,7 +10,7 @@ import type { Cache } from './types.ts';
 export function createCache(options: CacheOptions = {}): Cache {
   const resolved = resolveOptions(options);
   const core = new CacheCore(resolved);
-  const root = new CacheView(core, resolved.name, true);
+  const root = new CacheView(core, '');
   for (const warmer of resolved.warmers) root.addWarmer(warmer);
   return root;
 }

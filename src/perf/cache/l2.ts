@@ -284,13 +284,22 @@ export class RedisTier {
     const ms = this.#o.timeout;
     if (ms === 0) return p;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis ${op} took longer than ${ms} ms`)), ms);
+      let settled = false;
+      // The rejection waits for setImmediate: after an event-loop stall the timer phase runs
+      // before the I/O phase, and an answer already sitting in the socket must win.
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (!settled) reject(new Error(`redis ${op} took longer than ${ms} ms`));
+        });
+      }, ms);
       p.then(
         (v) => {
+          settled = true;
           clearTimeout(timer);
           resolve(v);
         },
         (err: unknown) => {
+          settled = true;
           clearTimeout(timer);
           reject(err);
         },

@@ -186,8 +186,10 @@ export function checkTags(tags: unknown): readonly string[] | undefined {
 }
 
 export function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key === '') {
-    throw new CacheInvalidOptionError(`cache key is ${JSON.stringify(key)}: expected a non-empty string`);
+  if (typeof key !== 'string' || key === '' || key.charCodeAt(0) === 0) {
+    throw new CacheInvalidOptionError(
+      `cache key is ${typeof key === 'string' ? JSON.stringify(key.slice(0, 40)) : typeof key}: expected a non-empty string not starting with NUL`,
+    );
   }
   return key;
 }

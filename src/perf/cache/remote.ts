@@ -18,6 +18,7 @@ import {
   LOCK_WAITED,
 } from './counters.ts';
 import type { Entry } from './entry.ts';
+import type { Keys } from './keys.ts';
 import { deletePrefixed, type L1 } from './l1.ts';
 import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
@@ -26,6 +27,7 @@ import type { TagState } from './tags.ts';
 
 export interface RemoteDeps {
   o: Resolved;
+  keys: Keys;
   l1: L1;
   tags: TagState;
   counts: Counts;
@@ -34,6 +36,8 @@ export interface RemoteDeps {
   alive(entry: Entry): boolean;
   fresh(entry: Entry): boolean;
   onError(source: 'l2' | 'bus', error: Error): void;
+  /** Tag records were added (from Redis or the bus). */
+  onTags(): void;
   /** The bus (re)subscribed: invalidations may have been missed. */
   onResubscribed(): void;
 }
@@ -95,7 +99,7 @@ export class Remote {
     const epoch = this.#epoch;
     this.#lookups++;
     try {
-      const e = await this.l2.get(full);
+      const e = await this.l2.get(this.#d.keys.redis(full));
       if (e === null) return null;
       if (e === undefined) {
         this.#d.counts[L2_MISS]!++;
@@ -112,7 +116,10 @@ export class Remote {
       }
       if (this.#d.fresh(e)) this.#d.counts[L2_HIT]!++;
       else this.#d.counts[L2_MISS]!++;
-      if (this.#clearEpoch <= epoch && (this.#recent.get(full) ?? 0) <= epoch) this.#d.l1.set(full, e);
+      const changed = this.#clearEpoch > epoch || (this.#recent.get(full) ?? 0) > epoch;
+      // Tag knowledge can have been reset meanwhile (bus loss, overflow): then it is not trusted in L1.
+      const judged = e.tags === undefined || this.#d.tags.unknown(e).length === 0;
+      if (!changed && judged) this.#d.l1.set(full, e);
       return e;
     } finally {
       this.#lookups--;
@@ -127,14 +134,16 @@ export class Remote {
 
   /** Writes to Redis, then tells other instances (same connection: Redis applies them in order). */
   write(full: string, entry: Entry): Promise<boolean> {
-    const p = this.l2.set(full, entry);
-    this.#announce(full);
+    const key = this.#d.keys.redis(full);
+    const p = this.l2.set(key, entry);
+    this.#announce(key);
     return p;
   }
 
   async delete(fulls: string[]): Promise<void> {
-    const p = this.l2.delete(fulls);
-    for (const full of fulls) this.#announce(full);
+    const keys = fulls.map((f) => this.#d.keys.redis(f));
+    const p = this.l2.delete(keys);
+    for (const key of keys) this.#announce(key);
     await p;
   }
 
@@ -159,11 +168,12 @@ export class Remote {
     tagIds.forEach((tag, i) => {
       this.#d.tags.load(tag, Number(values[2 * i] ?? 0) || 0, Number(values[2 * i + 1] ?? 0) || 0);
     });
+    this.#d.onTags();
     return true;
   }
 
-  /** Keys written in one tick leave in one bus message. */
-  #announce(full: string): void {
+  /** Redis keys written in one tick leave in one bus message. */
+  #announce(key: string): void {
     if (this.bus === undefined) return;
     if (this.#pendingKeys === undefined) {
       this.#pendingKeys = [];
@@ -173,7 +183,7 @@ export class Remote {
         void this.#publish({ k });
       });
     }
-    this.#pendingKeys.push(full);
+    this.#pendingKeys.push(key);
   }
 
   #publish(message: BusMessage): Promise<boolean> {
@@ -185,16 +195,21 @@ export class Remote {
     const d = this.#d;
     d.counts[BUS_RECEIVE]!++;
     if ('k' in m) {
-      for (const full of m.k) {
+      for (const key of m.k) {
+        const full = d.keys.l1(key);
+        if (full === undefined) continue;
         d.l1.delete(full);
         this.touch(full);
       }
     } else if ('c' in m) {
       this.#clearEpoch = ++this.#epoch;
-      deletePrefixed(d.l1, [`${m.c}::`, `${m.c}/`]);
+      const prefixes = d.keys.l1Prefixes(m.c);
+      if (prefixes === undefined) d.l1.clear();
+      else deletePrefixed(d.l1, prefixes);
       d.counts[L1_CLEAR]!++;
     } else {
       for (const tag of m.t) d.tags.apply(tag, m.d === 1 ? 'delete' : 'expire', m.a);
+      d.onTags();
     }
   }
 
@@ -205,7 +220,7 @@ export class Remote {
    */
   async lock(full: string, signal: AbortSignal): Promise<LockResult> {
     const { o, l1 } = this.#d;
-    const key = `${o.name}!lock:${full}`;
+    const key = `${o.name}!lock:${this.#d.keys.redis(full)}`;
     const token = randomUUID();
     const deadline = Date.now() + o.lock.ttl;
     let waited = false;

@@ -18,6 +18,12 @@ interface TagRecord {
 
 export const DEAD = -1;
 
+/**
+ * Most tags remembered. Past it the owner forgets them all and drops L1 (see `full`): entries
+ * read from Redis afterwards load their tag records again, so nothing stale is trusted.
+ */
+export const MAX_TAGS = 100_000;
+
 export class TagState {
   #tags = new Map<string, TagRecord>();
   /** From when on every invalidation reaches this process. */
@@ -77,5 +83,10 @@ export class TagState {
 
   get size(): number {
     return this.#tags.size;
+  }
+
+  /** True when the map has outgrown MAX_TAGS (many distinct tags invalidated over time). */
+  get full(): boolean {
+    return this.#tags.size > MAX_TAGS;
   }
 }

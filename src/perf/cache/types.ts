@@ -101,8 +101,11 @@ export interface Cache {
   deleteByTag(tags: string | readonly string[]): Promise<void>;
   /** Marks entries carrying one of the tags stale: served only within grace while they refresh. */
   expireByTag(tags: string | readonly string[]): Promise<void>;
-  /** Removes this namespace's entries (and its sub-namespaces'), on every instance; other namespaces stay. */
-  clear(): Promise<void>;
+  /**
+   * Removes this namespace's entries and its sub-namespaces', on every instance; other
+   * namespaces stay. With a name: clears that sub-namespace (`clear('a')` = `namespace('a').clear()`).
+   */
+  clear(namespace?: string): Promise<void>;
   namespace(name: string): Cache;
   /** Registers a warmer: runs now, then on its interval. The returned function unregisters it. */
   addWarmer(warmer: Warmer): () => void;

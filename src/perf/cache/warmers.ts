@@ -3,6 +3,9 @@ import { toMs } from './duration.ts';
 import { CacheInvalidOptionError } from './errors.ts';
 import type { Cache, Warmer } from './types.ts';
 
+/** Longest close() waits for warmer runs in progress. */
+const CLOSE_WAIT_MS = 2000;
+
 interface Registered {
   warmer: Warmer;
   timer: NodeJS.Timeout | undefined;
@@ -67,6 +70,15 @@ export class Warmers {
       if (reg.running) running.push(reg.running);
     }
     this.#registered.clear();
-    await Promise.all(running);
+    // A warmer that ignores its signal must not hold shutdown for ever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(running),
+      new Promise((r) => {
+        timer = setTimeout(r, CLOSE_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }

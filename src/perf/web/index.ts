@@ -1,4 +1,44 @@
 export { type AuthOptions, installAuth, type Principal, type PrincipalKind } from './auth.ts';
+export {
+  type BatchRouteOptions,
+  type BatchRun,
+  type BatchRunOptions,
+  BatchTooLargeError,
+  canonicalJson,
+  installBatch,
+  runBatch,
+} from './batch.ts';
+export { CachedBody, JSON_TYPE, type PrecompressedBodies, precompressedBodies } from './cached-body.ts';
+export { type Compression, type CompressionOptions, etagMatches, installCompression } from './compression.ts';
+export { type CompressionMode, type Compressor, createCompressor, levelFor } from './compressor.ts';
+export {
+  createNegotiator,
+  ENCODINGS,
+  type Encoding,
+  isCompressible,
+  type Negotiated,
+  type Negotiator,
+} from './encoding.ts';
 export { installErrorHandling, sendError, toAppError } from './errors.ts';
+export {
+  type HttpCacheOptions,
+  type HttpCacheRouteConfig,
+  installHttpCache,
+  weakEtag,
+} from './http-cache.ts';
 export { installHttpMetrics } from './http-metrics.ts';
+export {
+  installLoadShedding,
+  type LoadShedder,
+  type LoadSheddingOptions,
+  type LoadState,
+  OverloadedError,
+} from './load-shedding.ts';
+export {
+  decide as rateLimitDecision,
+  installRateLimit,
+  type RateLimitDecision,
+  RateLimitedError,
+  type RateLimitOptions,
+} from './rate-limit.ts';
 export { genRequestId } from './request-id.ts';

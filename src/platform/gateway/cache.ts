@@ -11,6 +11,11 @@ import type { CompletionParams, FinishReason, Usage } from '../providers/index.t
 
 /** What the cache stores: enough to answer as JSON or to replay as a stream. */
 export interface CachedCompletion {
+  /**
+   * The response id the answer was first sent with; hits repeat it, so every hit is the same
+   * bytes and is served precompressed. Absent in entries written before it existed.
+   */
+  id?: string;
   /** The model that served (`provider/model`). */
   model: string;
   content: string;

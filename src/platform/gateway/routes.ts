@@ -35,7 +35,20 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
   });
   app.post('/v1/chat/completions', handler);
 
-  app.get('/v1/models', async () => ({
+  for (const [model, chain] of Object.entries(options.fallbacks ?? {})) {
+    const missing = [model, ...chain].filter((m) => options.catalogue.resolve(m) === undefined);
+    if (missing.length > 0) {
+      app.log.warn(
+        { model, missing },
+        `fallback chain of ${model} names models that are not routable (${missing.join(', ')}); they are skipped`,
+      );
+    }
+  }
+
+  // The list changes only when providers or mock models change: clients may reuse it for a minute
+  // and revalidate cheaply (304) after that.
+  const modelsCache = { httpCache: { cacheControl: 'private, max-age=60', etag: true } };
+  app.get('/v1/models', { config: modelsCache }, async () => ({
     object: 'list',
     data: options.catalogue.list().map((route) => ({
       id: route.id,

@@ -40,9 +40,15 @@ export function countTokens(text: string): number {
   return text.match(/\w+|[^\s\w]/g)?.length ?? 0;
 }
 
-export function answer(model: string, prompt: string, maxTokens: number | undefined): MockAnswer {
+export function answer(
+  model: string,
+  prompt: string,
+  maxTokens: number | undefined,
+  fixedLength?: number,
+): MockAnswer {
   const random = prng(hash(`${model}\u0000${prompt}`));
-  const natural = 12 + Math.floor(random() * 36);
+  const drawn = 12 + Math.floor(random() * 36);
+  const natural = fixedLength ?? drawn;
   const length = maxTokens === undefined ? natural : Math.min(natural, maxTokens);
   const tokens: string[] = [];
   for (let i = 0; i < length; i++) {

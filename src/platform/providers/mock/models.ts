@@ -19,6 +19,8 @@ export interface MockModelConfig {
   retryAfterS?: number | undefined;
   /** The next N calls fail with `errorStatuses[0]`, whatever the error rate (counts down). */
   failNext: number;
+  /** Answer length in tokens, whatever the prompt (load runs use it for large bodies). @default 12-48, from the prompt */
+  answerTokens?: number | undefined;
 }
 
 export const DEFAULT_MODELS: Record<string, MockModelConfig> = {
@@ -78,6 +80,13 @@ export function patchConfig(current: MockModelConfig, patch: unknown): MockModel
         return 'errorStatuses must be a non-empty array of statuses from 400 to 599';
       }
       next.errorStatuses = value as number[];
+    } else if (key === 'answerTokens') {
+      if (
+        value !== null &&
+        (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000)
+      )
+        return 'answerTokens must be an integer from 1 to 100000, or null';
+      next.answerTokens = value === null ? undefined : (value as number);
     } else if (key === 'retryAfterS') {
       if (value !== null && (typeof value !== 'number' || value < 0))
         return 'retryAfterS must be a number >= 0 or null';

@@ -199,7 +199,7 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       return; // never answers; the close handler counts the caller giving up
     }
 
-    const result = answer(call.model, call.prompt, call.maxTokens);
+    const result = answer(call.model, call.prompt, call.maxTokens, config.answerTokens);
     if (!call.stream) {
       timer = later(jittered(config.latencyMs, config.jitterMs), () => {
         finish();

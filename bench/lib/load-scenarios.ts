@@ -1,0 +1,261 @@
+/**
+ * The scenarios of `npm run load` and the goals checked against them.
+ *
+ * Each scenario prepares itself against the running server (creating what it needs, checking the
+ * route answers as expected) and returns the autocannon request plan, or a reason it cannot run
+ * on this build, which the report lists instead of a figure.
+ */
+import type { LoadOptions } from './http.ts';
+import { human, ratio } from './report.ts';
+
+export interface LoadContext {
+  url: string;
+  headers: Record<string, string>;
+}
+
+type Plan = Omit<LoadOptions, 'connections' | 'duration'>;
+
+export interface LoadScenario {
+  id: string;
+  title: string;
+  /** Runs against the bare Fastify hello-world instead of Versus. */
+  anchor?: boolean;
+  prepare(context: LoadContext): Promise<Plan | string>;
+}
+
+export interface Measured {
+  id: string;
+  title: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p97_5: number;
+  p99: number;
+  requests: number;
+  ok2xx: number;
+  errors: number;
+  non2xx: number;
+  rssMb: number;
+}
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** A deterministic request (temperature 0: cacheable) with a typical short answer (~0.5 KB). */
+const HIT_BODY = JSON.stringify({
+  model: 'mock/fast',
+  temperature: 0,
+  messages: [{ role: 'user', content: 'Load test: describe the quick brown fox.' }],
+});
+/** The same to `mock/long`: an answer of about 10 KB of JSON, the size the compression goal uses. */
+const HIT_10K_BODY = JSON.stringify({
+  model: 'mock/long',
+  temperature: 0,
+  messages: [{ role: 'user', content: 'Load test: describe the quick brown fox in detail.' }],
+});
+/** Unique per request (`[<id>]` is replaced by autocannon), so every request misses the cache. */
+const MISS_BODY = JSON.stringify({
+  model: 'mock/fast',
+  temperature: 0,
+  max_tokens: 200,
+  messages: [{ role: 'user', content: 'Load test [<id>]: a fresh question every time.' }],
+});
+
+async function post(context: LoadContext, path: string, body: string, headers: Record<string, string> = {}) {
+  return fetch(`${context.url}${path}`, {
+    method: 'POST',
+    headers: { ...context.headers, 'content-type': 'application/json', ...headers },
+    body,
+  });
+}
+
+function cacheHit(
+  id: string,
+  title: string,
+  acceptEncoding: string | undefined,
+  requestBody = HIT_BODY,
+): LoadScenario {
+  return {
+    id,
+    title,
+    async prepare(context) {
+      const headers: Record<string, string> = {
+        ...context.headers,
+        'content-type': 'application/json',
+        ...(acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding }),
+      };
+      const first = await post(context, '/v1/chat/completions', requestBody, headers);
+      await first.arrayBuffer();
+      if (first.status === 404) return 'POST /v1/chat/completions is not on this build';
+      if (first.status !== 200) return `POST /v1/chat/completions answered ${first.status}`;
+      const second = await post(context, '/v1/chat/completions', requestBody, headers);
+      const size = (await second.arrayBuffer()).byteLength;
+      if (second.headers.get('x-cache') !== 'HIT') {
+        return `a repeated deterministic request was not a cache hit (x-cache: ${second.headers.get('x-cache')})`;
+      }
+      if (acceptEncoding !== undefined && second.headers.get('content-encoding') === null) {
+        return `the cache hit was not compressed for accept-encoding ${acceptEncoding} (${size} bytes)`;
+      }
+      return { url: `${context.url}/v1/chat/completions`, method: 'POST', headers, body: requestBody };
+    },
+  };
+}
+
+export const SCENARIOS: LoadScenario[] = [
+  {
+    id: 'hello',
+    title: 'bare Fastify hello-world (anchor)',
+    anchor: true,
+    prepare: async (context) => ({ url: `${context.url}/` }),
+  },
+  {
+    id: 'health',
+    title: 'Versus GET /health',
+    prepare: async (context) => ({ url: `${context.url}/health` }),
+  },
+  cacheHit('cache-hit', 'chat completion, cache hit (~0.5 KB answer)', undefined),
+  cacheHit('cache-hit-10k', 'chat completion, cache hit, 10 KB answer, identity', undefined, HIT_10K_BODY),
+  cacheHit('cache-hit-10k-gzip', 'chat completion, cache hit, 10 KB answer, gzip', 'gzip', HIT_10K_BODY),
+  cacheHit(
+    'cache-hit-10k-zstd',
+    'chat completion, cache hit, 10 KB answer, zstd (modern client)',
+    'zstd, br, gzip',
+    HIT_10K_BODY,
+  ),
+  {
+    id: 'cache-miss',
+    title: 'chat completion, cache miss (mock/fast, ~20 ms upstream)',
+    async prepare(context) {
+      const res = await post(context, '/v1/chat/completions', MISS_BODY.replace('[<id>]', 'probe'));
+      await res.arrayBuffer();
+      if (res.status === 404) return 'POST /v1/chat/completions is not on this build';
+      if (res.status !== 200) return `POST /v1/chat/completions answered ${res.status}`;
+      return {
+        url: `${context.url}/v1/chat/completions`,
+        method: 'POST',
+        headers: { ...context.headers, 'content-type': 'application/json' },
+        body: MISS_BODY,
+        idReplacement: true,
+      };
+    },
+  },
+  {
+    id: 'mixed',
+    title: 'mixed experiment traffic',
+    async prepare(context) {
+      const created = await post(
+        context,
+        '/v1/experiments',
+        JSON.stringify({
+          name: `load-${Date.now().toString(36)}`,
+          status: 'running',
+          variants: [
+            { name: 'fast', model: 'mock/fast', weight: 1 },
+            { name: 'slow', model: 'mock/slow', weight: 1 },
+          ],
+        }),
+      );
+      const experiment = (await created.json().catch(() => ({}))) as { id?: string };
+      if (created.status === 404) return 'POST /v1/experiments is not on this build';
+      if (created.status !== 201 || experiment.id === undefined) {
+        return `POST /v1/experiments answered ${created.status}`;
+      }
+      const json = { ...context.headers, 'content-type': 'application/json' };
+      const assigned = JSON.stringify({
+        model: 'mock/fast',
+        user: 'unit-[<id>]',
+        messages: [{ role: 'user', content: 'Which answer is better? [<id>]' }],
+      });
+      // Per connection, in turn: 2 cache hits, 2 assigned experiment calls (upstream), results
+      // (ETag-cached JSON), the model list.
+      return {
+        url: context.url,
+        idReplacement: true,
+        requests: [
+          { method: 'POST', path: '/v1/chat/completions', headers: json, body: HIT_BODY },
+          {
+            method: 'POST',
+            path: '/v1/chat/completions',
+            headers: { ...json, 'x-experiment': experiment.id },
+            body: assigned,
+          },
+          { method: 'POST', path: '/v1/chat/completions', headers: json, body: HIT_BODY },
+          {
+            method: 'POST',
+            path: '/v1/chat/completions',
+            headers: { ...json, 'x-experiment': experiment.id },
+            body: assigned,
+          },
+          { method: 'GET', path: `/v1/experiments/${experiment.id}/results`, headers: context.headers },
+          { method: 'GET', path: '/v1/models', headers: context.headers },
+        ],
+      };
+    },
+  },
+];
+
+/** The goals of docs/performance.md, checked against this run's figures. */
+export function goalsTable(measured: Measured[]): Goal[] {
+  const find = (id: string, connections: number) =>
+    measured.find((m) => m.id === id && m.connections === connections);
+  const goals: Goal[] = [];
+  const levels = [...new Set(measured.map((m) => m.connections))].sort((a, b) => a - b);
+
+  for (const id of ['cache-hit-10k-gzip', 'cache-hit-10k-zstd']) {
+    const pairs = levels
+      .map((c) => ({ c, plain: find('cache-hit-10k', c), compressed: find(id, c) }))
+      .filter((p) => p.plain !== undefined && p.compressed !== undefined);
+    goals.push({
+      goal: `compressed (${id.replace('cache-hit-10k-', '')}) cache-hit throughput ≥ 0.8× uncompressed (10 KB answer)`,
+      measured:
+        pairs.length === 0
+          ? 'n/a'
+          : pairs.map((p) => `${ratio(p.compressed!.rps, p.plain!.rps)} @${p.c}`).join(', '),
+      met: pairs.length === 0 ? undefined : pairs.every((p) => p.compressed!.rps >= 0.8 * p.plain!.rps),
+    });
+  }
+
+  const hit = find('cache-hit', 1000);
+  const hello = find('hello', 1000);
+  goals.push(
+    {
+      goal: 'cache hit @1,000 connections: p99 < 100 ms',
+      measured: hit === undefined ? 'n/a' : `${hit.p99} ms`,
+      met: hit === undefined ? undefined : hit.p99 < 100,
+    },
+    {
+      goal: 'cache hit @1,000 connections: 100% 2xx, no errors',
+      measured: hit === undefined ? 'n/a' : `${hit.ok2xx} of ${hit.requests}, ${hit.errors} errors`,
+      met: hit === undefined ? undefined : hit.ok2xx === hit.requests && hit.errors === 0,
+    },
+    {
+      goal: 'cache hit @1,000 connections: ≥ 0.6× bare Fastify req/s',
+      measured:
+        hit === undefined || hello === undefined
+          ? 'n/a'
+          : `${human(hit.rps)} vs ${human(hello.rps)} = ${ratio(hit.rps, hello.rps)}`,
+      met: hit === undefined || hello === undefined ? undefined : hit.rps >= 0.6 * hello.rps,
+    },
+    {
+      goal: 'server RSS under the 1,000-connection cache-hit load < 150 MB',
+      measured: hit === undefined ? 'n/a' : `${hit.rssMb} MB`,
+      met: hit === undefined ? undefined : hit.rssMb < 150,
+    },
+  );
+
+  // The seed: p95 < 200 ms and > 95 % success with 100 concurrent users. autocannon reports
+  // p97.5, not p95; p97.5 < 200 ms implies p95 < 200 ms.
+  const seed = find('mixed', 100) ?? find('cache-miss', 100);
+  goals.push({
+    goal: `seed: p95 < 200 ms and > 95 % success with 100 concurrent users (${seed?.id ?? 'mixed'} @100; p97.5 shown, an upper bound of p95)`,
+    measured:
+      seed === undefined
+        ? 'n/a'
+        : `p97.5 ${seed.p97_5} ms, ${((100 * seed.ok2xx) / seed.requests).toFixed(2)} % 2xx`,
+    met: seed === undefined ? undefined : seed.p97_5 < 200 && seed.ok2xx / seed.requests > 0.95,
+  });
+  return goals;
+}

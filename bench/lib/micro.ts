@@ -1,0 +1,44 @@
+/** Operations per second of one function with mitata, for micro benchmarks compared in one run. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { measure } from 'mitata';
+
+// A collection before each measurement, so one target's garbage is not collected on the next
+// target's time.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Measures `fn` (sync or async) and returns operations per second, where one call performs
+ * `opsPerCall` operations (100 for a batch of 100 concurrent reads).
+ */
+export async function opsPerSecond(fn: () => unknown, opsPerCall = 1, minCpuMs = 400): Promise<number> {
+  gc();
+  const stats = await measure(fn, { min_cpu_time: minCpuMs * 1e6, max_samples: 1e9 });
+  return (opsPerCall * 1e9) / stats.avg;
+}
+
+/** The entries rotated by `run`: each run measures the targets in a different order. */
+export function rotated<T>(entries: T[], run: number): T[] {
+  const k = run % entries.length;
+  return [...entries.slice(k), ...entries.slice(0, k)];
+}
+
+/** Samples per target across runs; medians at the end. */
+export class Samples {
+  readonly #byName = new Map<string, number[]>();
+
+  add(name: string, value: number): void {
+    const list = this.#byName.get(name) ?? [];
+    list.push(value);
+    this.#byName.set(name, list);
+  }
+
+  last(): string[] {
+    return [...this.#byName].map(([name, values]) => `${name} ${Math.round(values.at(-1)!)}`);
+  }
+
+  medians(median: (values: number[]) => number): Record<string, number> {
+    return Object.fromEntries([...this.#byName].map(([name, values]) => [name, median(values)]));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `npm run load`: HTTP load scenarios against a real Versus process, with a bare Fastify
+ * hello-world measured in the same run as the anchor, and the goals of docs/performance.md
+ * checked against the figures. Writes its tables between the `<!-- bench:load -->` markers.
+ *
+ * Each measurement is autocannon in its own process against 127.0.0.1, bounded by LOAD_DURATION
+ * seconds; the server's RSS is sampled from /proc while the load runs (the peak is reported).
+ *
+ *   LOAD_RUNS=3 (runs per measurement, medians reported)   LOAD_DURATION=5 (seconds per run)
+ *   LOAD_CONNECTIONS=100,1000                              LOAD_ONLY=cache-hit,hello (scenario ids)
+ */
+import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
+import { type Goal, goalsTable, type Measured, SCENARIOS } from './lib/load-scenarios.ts';
+import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
+
+const runs = Number(process.env.LOAD_RUNS ?? 3);
+const duration = Number(process.env.LOAD_DURATION ?? 5);
+const connectionLevels = (process.env.LOAD_CONNECTIONS ?? '100,1000').split(',').map(Number);
+const only = process.env.LOAD_ONLY?.split(',').map((s) => s.trim());
+if (!Number.isInteger(runs) || runs < 1) throw new Error('LOAD_RUNS must be a positive integer');
+if (!(duration >= 1)) throw new Error('LOAD_DURATION must be at least 1 (seconds)');
+if (connectionLevels.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new Error('LOAD_CONNECTIONS must be a comma-separated list of positive integers');
+}
+
+/** The key the load generator authenticates with: auth and the rate limiter run on every request. */
+const API_KEY = 'load-test-key-0123456789abcdef';
+
+async function measure(target: Target, options: LoadOptions): Promise<{ result: LoadResult; rssMb: number }> {
+  let peak = 0;
+  const sample = async () => {
+    try {
+      peak = Math.max(peak, await target.rssMb());
+    } catch {
+      // the process exited; the load result will show it
+    }
+  };
+  await sample();
+  const timer = setInterval(sample, 250);
+  try {
+    const result = await load(options);
+    await sample();
+    return { result, rssMb: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+console.log(
+  `${machine()}\n${runs} run(s) of ${duration} s per measurement, connections ${connectionLevels.join(', ')}\n`,
+);
+const started = performance.now();
+
+// The mock provider in its own process, as a real provider would be: its CPU and memory are not
+// the gateway's. `mock/long` answers with ~10 KB of JSON, the body size the compression goal uses.
+const mock = await startTarget('mock', 'src/platform/providers/mock/main.ts', {}, '/admin/models');
+const created = await fetch(`${mock.url}/admin/models/long`, {
+  method: 'PUT',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ latencyMs: 20, jitterMs: 5, answerTokens: 1600 }),
+});
+if (!created.ok) throw new Error(`the mock provider refused the long model: ${await created.text()}`);
+const versus = await startTarget('versus', 'src/main.ts', {
+  MOCK_PROVIDER_URL: `${mock.url}/v1`,
+  API_KEYS: API_KEY,
+  // The limiter runs on every request and never rejects: its cost is in the figures.
+  RATE_LIMIT_REQUESTS: '1000000000',
+  LOG_LEVEL: 'warn',
+});
+const bare = await startTarget('fastify', 'bench/targets/fastify-hello.ts');
+const measured: Measured[] = [];
+const skipped: string[] = [];
+try {
+  const context = { url: versus.url, headers: { authorization: `Bearer ${API_KEY}` } };
+  for (const scenario of SCENARIOS) {
+    if (only !== undefined && !only.includes(scenario.id)) continue;
+    const target = scenario.anchor ? bare : versus;
+    const plan = await scenario.prepare({ ...context, url: target.url });
+    if (typeof plan === 'string') {
+      skipped.push(`${scenario.id}: ${plan}`);
+      console.log(`- ${scenario.id}: skipped (${plan})`);
+      continue;
+    }
+    for (const connections of connectionLevels) {
+      const options: LoadOptions = { ...plan, connections, duration };
+      await load({ ...options, duration: 1 }); // warm-up: JIT, connections, caches
+      const results: { result: LoadResult; rssMb: number }[] = [];
+      for (let i = 0; i < runs; i++) results.push(await measure(target, options));
+      const m: Measured = {
+        id: scenario.id,
+        title: scenario.title,
+        connections,
+        rps: median(results.map((r) => r.result.rps)),
+        p50: median(results.map((r) => r.result.latency.p50)),
+        p97_5: median(results.map((r) => r.result.latency.p97_5)),
+        p99: median(results.map((r) => r.result.latency.p99)),
+        requests: results.reduce((n, r) => n + r.result.requests, 0),
+        ok2xx: results.reduce((n, r) => n + r.result.ok2xx, 0),
+        errors: results.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
+        non2xx: results.reduce((n, r) => n + r.result.non2xx, 0),
+        rssMb: Math.max(...results.map((r) => r.rssMb)),
+      };
+      measured.push(m);
+      console.log(
+        `- ${scenario.id} @${connections}: ${human(m.rps)} req/s, p50 ${m.p50} / p99 ${m.p99} ms, ` +
+          `${m.errors} errors, ${m.non2xx} non-2xx, RSS ${m.rssMb} MB`,
+      );
+    }
+  }
+} finally {
+  await versus.stop();
+  await bare.stop();
+  await mock.stop();
+}
+
+const anchorOf = (connections: number) =>
+  measured.find((m) => m.id === 'hello' && m.connections === connections)?.rps ?? Number.NaN;
+const rows = measured.map((m) => [
+  m.title,
+  String(m.connections),
+  human(m.rps),
+  m.id === 'hello' ? '1.00× (anchor)' : ratio(m.rps, anchorOf(m.connections)),
+  `${m.p50} / ${m.p97_5} / ${m.p99}`,
+  m.requests === 0 ? 'n/a' : `${((100 * m.ok2xx) / m.requests).toFixed(2)} %`,
+  `${m.errors} / ${m.non2xx}`,
+  m.id === 'hello' ? `(${m.rssMb})` : String(m.rssMb),
+]);
+const goals: Goal[] = goalsTable(measured);
+const markdown = [
+  '### Load test: `npm run load`',
+  '',
+  preamble(`npm run load`, runs),
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` with embedded defaults and the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on.`,
+  '',
+  table(
+    [
+      'scenario',
+      'connections',
+      'req/s',
+      'vs bare Fastify',
+      'p50 / p97.5 / p99 ms',
+      '2xx',
+      'errors / non-2xx',
+      'server RSS peak MB',
+    ],
+    rows,
+  ),
+  '',
+  skipped.length === 0 ? '' : `Not measured in this run: ${skipped.join('; ')}.\n`,
+  '#### Goals',
+  '',
+  table(
+    ['goal', 'measured', 'met'],
+    goals.map((g) => [g.goal, g.measured, g.met === undefined ? 'not measured' : g.met ? 'yes' : '**no**']),
+  ),
+].join('\n');
+await writeSection('load', markdown);
+console.log(
+  `\n${markdown}\n\ndone in ${((performance.now() - started) / 1000).toFixed(0)} s; docs/performance.md updated`,
+);

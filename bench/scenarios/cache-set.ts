@@ -1,0 +1,104 @@
+/**
+ * Writes through both tiers: Versus `set` (L1 + Redis L2 + bus announcement) against
+ * bentocache (memory L1 + Redis L2 + bus), cache-manager v7 (memory only: no Redis store is
+ * installed, so it writes one tier) and raw ioredis SET of the same encoded size, 100 in
+ * flight and one at a time, in one process, alternating. One at a time is the seed's floor
+ * (> 1,000 sets/s).
+ */
+import { createCache } from '../../src/perf/cache/index.ts';
+import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
+import { bentoTiered, cacheManagerMemory, dropPrefix } from '../lib/anchors.ts';
+import { alsoInCacheDoc } from '../lib/cache-doc.ts';
+import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
+import { human, median, preamble, ratio, table } from '../lib/report.ts';
+import type { Scenario } from '../lib/scenario.ts';
+
+const N = 10_000;
+const value = (i: number) => ({ id: i, title: `item number ${i}`, price: i * 1.5, tags: ['a', 'b'] });
+
+export const scenario: Scenario = {
+  id: 'cache-set',
+  title: 'Cache: set through both tiers vs bentocache, cache-manager, raw ioredis',
+  async run({ runs, log }) {
+    const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    const redis = createRedisClient(url, { name: 'versus-bench' });
+    const name = `bench-set-${process.pid}-${Date.now().toString(36)}`;
+    // 1 s L2 timeout: see cache-l2 (a load spike must not turn writes into skipped writes).
+    const versus = createCache({ name, redis, l1: { maxEntries: 10_000 }, l2: { timeout: 1000 } });
+    const { bento, redis: bentoRedis } = bentoTiered(url, `${name}-bento`);
+    const manager = cacheManagerMemory();
+    const payload = Buffer.from(JSON.stringify(value(12345)));
+    const rows: string[][] = [];
+    try {
+      await versus.ready();
+      let i = 0;
+      const hundred = <T>(fn: (k: string, n: number) => Promise<T>) =>
+        Promise.all(
+          Array.from({ length: 100 }, () => {
+            const n = i++ % N;
+            return fn(`item:${n}`, n);
+          }),
+        );
+      const targets: Record<string, [() => unknown, number]> = {
+        'raw ioredis SET ×100': [
+          () => hundred((k) => redis.set(`${name}:raw:${k}`, payload, 'PX', 600_000)),
+          100,
+        ],
+        'cache-manager set ×100 (memory only)': [
+          () => hundred((k, n) => manager.set(k, value(n), 600_000)),
+          100,
+        ],
+        'bentocache set ×100': [
+          () => hundred((k, n) => bento.set({ key: k, value: value(n), ttl: '10m' })),
+          100,
+        ],
+        'Versus set ×100': [() => hundred((k, n) => versus.set(k, value(n), { ttl: '10m' })), 100],
+        'bentocache set, one at a time': [
+          () => bento.set({ key: `one:${i++ % N}`, value: value(i), ttl: '10m' }),
+          1,
+        ],
+        'Versus set, one at a time': [() => versus.set(`one:${i++ % N}`, value(i), { ttl: '10m' }), 1],
+      };
+      const results = new Samples();
+      for (let r = 0; r < runs; r++) {
+        for (const [label, [fn, ops]] of rotated(Object.entries(targets), r)) {
+          results.add(label, await opsPerSecond(fn, ops, 1000));
+        }
+        log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
+      }
+      const m = results.medians(median);
+      const anchors = {
+        raw: m['raw ioredis SET ×100']!,
+        manager: m['cache-manager set ×100 (memory only)']!,
+        bento: m['bentocache set ×100']!,
+        bentoOne: m['bentocache set, one at a time']!,
+      };
+      for (const label of Object.keys(targets)) {
+        const oneAtATime = label.endsWith('one at a time');
+        rows.push([
+          label,
+          human(m[label]!),
+          oneAtATime ? '' : ratio(m[label]!, anchors.raw),
+          oneAtATime ? '' : ratio(m[label]!, anchors.manager),
+          ratio(m[label]!, oneAtATime ? anchors.bentoOne : anchors.bento),
+        ]);
+      }
+      const s = versus.stats();
+      rows.push(['(Versus L2 write errors over the run)', String(s.counts.l2Errors), '', '', '']);
+      rows.push(['(seed floor for sets)', '1,000', '', '', '']);
+    } finally {
+      await versus.close();
+      await bento.disconnectAll();
+      bentoRedis.disconnect();
+      await dropPrefix(redis, name);
+      await closeRedis(redis);
+    }
+    const markdown = [
+      preamble('npm run bench -- cache-set', runs),
+      'Writes per second (median) of a ~90-byte object under 10,000 keys; ratios in the same run (one-at-a-time rows against bentocache one at a time).',
+      '',
+      table(['target', 'writes/s', 'vs raw ioredis', 'vs cache-manager', 'vs bentocache'], rows),
+    ].join('\n');
+    return alsoInCacheDoc(scenario.id, scenario.title, markdown);
+  },
+};

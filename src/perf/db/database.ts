@@ -1,0 +1,484 @@
+/**
+ * The database layer: one interface over a PostgreSQL pool or embedded PGlite, with statement
+ * timing and analysis, migrations, and a query-result cache invalidated by table after commit.
+ */
+import type { PGlite } from '@electric-sql/pglite';
+import type { MetricsRegistry } from '../metrics/index.ts';
+import {
+  type Analyzer,
+  createAnalyzer,
+  type Logger,
+  type SlowQueryReport,
+  type StatementStats,
+} from './analyzer.ts';
+import type { Driver, PoolStats, RawResult, Session } from './driver.ts';
+import {
+  DbMigrationError,
+  DbNotCacheableError,
+  DbPoolTimeoutError,
+  DbQueryError,
+  DbUnavailableError,
+  toDbError,
+} from './errors.ts';
+import { lazyDriver } from './lazy-driver.ts';
+import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
+import { createPgDriver } from './pg-driver.ts';
+import { createPgliteDriver } from './pglite-driver.ts';
+import type { PlanNode } from './plan.ts';
+import { registerPoolMetrics } from './pool-metrics.ts';
+import {
+  type CachedQueryOptions,
+  createLocalStore,
+  QueryCache,
+  type QueryCacheCounters,
+  type QueryCacheStore,
+} from './query-cache.ts';
+import { analyzeStatement, loadParser, type StatementInfo } from './sql.ts';
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; unset: embedded PGlite under `dataDir`. */
+  url?: string | undefined;
+  /** PGlite directory (the database goes in `<dataDir>/pglite`), or ':memory:'. @default ':memory:' */
+  dataDir?: string;
+  /** Connections kept open. @default 20 */
+  poolSize?: number;
+  /** Extra connections opened under load. @default 30 */
+  maxOverflow?: number;
+  /** Wait for a connection before DB_POOL_TIMEOUT, ms. @default 30000 */
+  poolTimeoutMs?: number;
+  /** Maximum connection lifetime, ms. @default 3600000 */
+  poolRecycleMs?: number;
+  /** How long an overflow connection may sit idle before it is closed, ms. @default 10000 */
+  overflowIdleMs?: number;
+  /** Apply the `NNNN_name.sql` files of this directory when the database opens. */
+  migrationsDir?: string;
+  /**
+   * Open PGlite (and run the migrations) on first use instead of now: start-up stays fast for
+   * processes that may never query. Errors then surface on the first query. @default false
+   */
+  lazy?: boolean;
+  /** search_path for every PostgreSQL connection (tests use a schema each). @default server default */
+  searchPath?: string;
+  /** Interval of the background health check, ms; 0 turns it off. @default 30000 */
+  healthCheckIntervalMs?: number;
+  /** Statements slower than this (ms, pool wait included) are explained and logged. @default 100 */
+  slowQueryMs?: number;
+  /** A filtered sequential scan on a table with at least this many rows gets an index suggestion. @default 10000 */
+  largeTableRows?: number;
+  /** A result with at least this many rows and no LIMIT gets a pagination suggestion. @default 1000 */
+  largeResultRows?: number;
+  /** Where cached results live (the tiered cache). @default an in-process LRU of 1000 results */
+  cache?: QueryCacheStore;
+  /** Default cachedQuery TTL, ms. @default 60000 */
+  cacheTtlMs?: number;
+  /** An existing PGlite to use instead of opening one (it is not closed by close()). */
+  pglite?: PGlite;
+  metrics?: MetricsRegistry;
+  logger?: Logger;
+  /** Called with every statement's duration in ms and whether the query cache answered it. */
+  onQuery?: (ms: number, cached: boolean) => void;
+}
+
+export interface QueryResult<R = Record<string, unknown>> {
+  rows: R[];
+  rowCount: number;
+  command: string;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface HealthState {
+  ok: boolean;
+  checkedAt: string | undefined;
+  latencyMs: number | undefined;
+  error: string | undefined;
+}
+
+export interface DatabaseStats {
+  backend: 'postgres' | 'pglite';
+  pool: PoolStats;
+  cache: QueryCacheCounters;
+  health: HealthState;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction; the tables it wrote are invalidated after COMMIT, never on rollback. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** A read whose result is cached, tagged with the tables it reads (plus `options.tags`). */
+  cachedQuery<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: CachedQueryOptions,
+  ): Promise<QueryResult<R> & { cached: boolean }>;
+  /** Drops cached results tagged with any of `tags` (for data changed outside this layer). */
+  invalidateTags(tags: string[]): Promise<void>;
+  /** Applies pending `NNNN_name.sql` files from `dir` (a missing dir is no migrations). */
+  migrate(dir: string): Promise<MigrationReport>;
+  /** SELECT 1 through the pool (readiness). */
+  ping(): Promise<void>;
+  stats(): DatabaseStats;
+  /** Statements by p95, slowest first. */
+  worstStatements(limit?: number): StatementStats[];
+  /** Slow statements explained so far, with suggestions. */
+  slowQueries(): SlowQueryReport[];
+  /** Explains a statement now and returns the suggestions the slow-query log would give. */
+  analyze(sql: string, params?: readonly unknown[]): Promise<SlowQueryReport>;
+  /** Top statements from pg_stat_statements, or undefined when the extension is not installed. */
+  serverStatements(limit?: number): Promise<Record<string, unknown>[] | undefined>;
+  /** Waits for background work (EXPLAINs of slow statements) to finish. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  await loadParser();
+  const timeoutMs = options.poolTimeoutMs ?? 30_000;
+  const migrate = async (driver: Driver): Promise<Driver> => {
+    if (options.migrationsDir === undefined) return driver;
+    const report = await applyMigrations(driver, await readMigrations(options.migrationsDir));
+    logMigrations(report, options.logger);
+    return driver;
+  };
+  let driver: Driver;
+  if (options.url !== undefined) {
+    const pool = createPgDriver({
+      url: options.url,
+      size: options.poolSize ?? 20,
+      maxOverflow: options.maxOverflow ?? 30,
+      timeoutMs,
+      recycleMs: options.poolRecycleMs ?? 3_600_000,
+      overflowIdleMs: options.overflowIdleMs ?? 10_000,
+      searchPath: checkSearchPath(options.searchPath),
+      applicationName: 'versus',
+      onError: (err) =>
+        options.logger?.warn({ err: { message: err.message } }, 'idle database connection failed'),
+    });
+    try {
+      driver = await migrate(pool);
+    } catch (err) {
+      if (!(err instanceof DbUnavailableError || err instanceof DbPoolTimeoutError || isUnavailable(err))) {
+        await pool.close();
+        throw err;
+      }
+      // PostgreSQL is down at start-up: start degraded (readiness fails) and apply the migrations
+      // before the first statement once it is back.
+      options.logger?.warn(
+        { err: { message: (err as Error).message } },
+        'database unreachable at start-up; migrations will run when it answers',
+      );
+      driver = lazyDriver(
+        'postgres',
+        () => migrate(pool),
+        () => pool.close(),
+      );
+    }
+  } else {
+    const open = async () => {
+      const d = await createPgliteDriver({
+        dataDir: options.dataDir ?? ':memory:',
+        timeoutMs,
+        ...(options.pglite ? { instance: options.pglite } : {}),
+      });
+      try {
+        return await migrate(d);
+      } catch (err) {
+        await d.close();
+        throw err;
+      }
+    };
+    driver = options.lazy === true ? lazyDriver('pglite', open) : await open();
+  }
+  return buildDatabase(driver, options);
+}
+
+function isUnavailable(err: unknown): boolean {
+  return (
+    err instanceof DbMigrationError &&
+    (err.cause instanceof DbUnavailableError || err.cause instanceof DbPoolTimeoutError)
+  );
+}
+
+function logMigrations(report: MigrationReport, logger: Logger | undefined): void {
+  if (report.applied.length > 0) logger?.info?.({ applied: report.applied }, 'database migrations applied');
+  if (report.changed.length > 0) {
+    logger?.warn(
+      { changed: report.changed },
+      'applied migrations have changed since they ran; they are not re-applied: add a new migration instead',
+    );
+  }
+}
+
+function checkSearchPath(path: string | undefined): string | undefined {
+  if (path !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]*(,\s*[A-Za-z_][A-Za-z0-9_$]*)*$/.test(path)) {
+    throw new Error(
+      `searchPath ${JSON.stringify(path)} is not valid: expected schema names separated by commas`,
+    );
+  }
+  return path;
+}
+
+function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
+  const cache = new QueryCache(options.cache ?? createLocalStore(), options.cacheTtlMs ?? 60_000);
+  const health: HealthState = { ok: true, checkedAt: undefined, latencyMs: undefined, error: undefined };
+  let closed = false;
+
+  /** Runs one statement on a session we already hold; no timing (EXPLAIN and bookkeeping). */
+  async function internal(sql: string, params: readonly unknown[] = []): Promise<RawResult> {
+    const { session } = await driver.acquire();
+    try {
+      return await session.query(sql, params);
+    } finally {
+      session.release();
+    }
+  }
+
+  const analyzer: Analyzer = createAnalyzer({
+    slowMs: options.slowQueryMs ?? 100,
+    largeTableRows: options.largeTableRows ?? 10_000,
+    largeResultRows: options.largeResultRows ?? 1000,
+    metrics: options.metrics,
+    logger: options.logger,
+    onQuery: options.onQuery,
+    async explain(sql, params) {
+      const r = await internal(`EXPLAIN (FORMAT JSON, VERBOSE) ${sql}`, params);
+      const raw = r.rows[0]?.['QUERY PLAN'];
+      const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[] | undefined;
+      return doc?.[0]?.Plan;
+    },
+    async tableRows(schema, table) {
+      const r = await internal(
+        `SELECT c.reltuples::float8 AS n, pg_relation_size(c.oid)::float8 AS bytes
+           FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+          WHERE c.relname = $1 AND (ns.nspname = $2 OR ($2 IS NULL AND pg_table_is_visible(c.oid)))`,
+        [table, schema ?? null],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return undefined;
+      const n = Number(row.n);
+      // Never analysed (reltuples -1): estimate from the size, at an assumed ~100 bytes a row.
+      return n >= 0 ? n : Number(row.bytes) / 100;
+    },
+  });
+
+  async function run(
+    session: Session,
+    info: StatementInfo,
+    sql: string,
+    params: readonly unknown[],
+    waitedMs: number,
+    started: number,
+  ): Promise<RawResult> {
+    try {
+      const result = await session.query(sql, params);
+      analyzer.record(info, performance.now() - started, {
+        cached: false,
+        rows: result.rowCount,
+        waitedMs,
+        sql,
+        params,
+      });
+      return result;
+    } catch (err) {
+      throw toDbError(err, info.normalized);
+    }
+  }
+
+  function checkInput(sql: unknown, params: unknown): void {
+    if (typeof sql !== 'string' || sql.trim() === '') {
+      throw new DbQueryError(
+        'the statement is empty or not a string: pass the SQL text as the first argument',
+      );
+    }
+    if (!Array.isArray(params)) {
+      throw new DbQueryError(
+        'the parameters must be an array (for $1, $2, ...): pass [] when there are none',
+      );
+    }
+  }
+
+  async function query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    checkInput(sql, params);
+    const info = analyzeStatement(sql);
+    const started = performance.now();
+    const { session, waitedMs } = await driver.acquire();
+    let result: RawResult;
+    let broken = false;
+    try {
+      result = await run(session, info, sql, params, waitedMs, started);
+    } catch (err) {
+      broken = err instanceof DbUnavailableError;
+      throw err;
+    } finally {
+      session.release(broken);
+    }
+    if (info.writes.length > 0 || info.writesUnknown) await invalidate(info.writes, info.writesUnknown, info);
+    return result as QueryResult<R>;
+  }
+
+  async function invalidate(tables: Iterable<string>, all: boolean, info?: StatementInfo): Promise<void> {
+    try {
+      await cache.invalidate(tables, all);
+    } catch (err) {
+      // The write is committed; a failed invalidation leaves results that expire with their TTL.
+      options.logger?.warn(
+        { statement: info?.normalized, err: { message: (err as Error).message } },
+        'query cache invalidation failed; cached results may be stale until their TTL',
+      );
+    }
+  }
+
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const { session, waitedMs } = await driver.acquire();
+    const written = new Set<string>();
+    let all = false;
+    let broken = false;
+    let value: T;
+    try {
+      try {
+        await session.exec('BEGIN');
+      } catch (err) {
+        broken = true;
+        throw toDbError(err, 'BEGIN');
+      }
+      let first = true;
+      const tx: Queryable = {
+        async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+          checkInput(sql, params);
+          const info = analyzeStatement(sql);
+          const result = await run(session, info, sql, params, first ? waitedMs : 0, performance.now());
+          first = false;
+          for (const t of info.writes) written.add(t);
+          if (info.writesUnknown) all = true;
+          return result as QueryResult<R>;
+        },
+      };
+      try {
+        value = await fn(tx);
+        await session.exec('COMMIT');
+      } catch (err) {
+        await session.exec('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      }
+    } finally {
+      session.release(broken);
+    }
+    if (written.size > 0 || all) await invalidate(written, all);
+    return value;
+  }
+
+  async function ping(): Promise<void> {
+    // An embedded database not opened yet has nothing that can be down; opening it here would
+    // make every readiness probe of an idle test app pay PGlite's start-up.
+    if (driver.kind === 'pglite' && driver.isOpen?.() === false) return;
+    const started = performance.now();
+    try {
+      await internal('SELECT 1');
+      Object.assign(health, { ok: true, error: undefined, latencyMs: round(performance.now() - started) });
+    } catch (err) {
+      Object.assign(health, {
+        ok: false,
+        error: (err as Error).message,
+        latencyMs: round(performance.now() - started),
+      });
+      throw err;
+    } finally {
+      health.checkedAt = new Date().toISOString();
+    }
+  }
+
+  const interval = options.healthCheckIntervalMs ?? 30_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          ping().catch((err: unknown) =>
+            options.logger?.warn(
+              { err: { message: (err as Error).message } },
+              'database health check failed',
+            ),
+          );
+        }, interval)
+      : undefined;
+  timer?.unref();
+  const removeMetrics =
+    options.metrics !== undefined ? registerPoolMetrics(options.metrics, driver) : () => {};
+
+  let extensionChecked: boolean | undefined;
+
+  return {
+    kind: driver.kind,
+    query,
+    transaction,
+    async cachedQuery<R>(sql: string, params: readonly unknown[] = [], o: CachedQueryOptions = {}) {
+      checkInput(sql, params);
+      const info = analyzeStatement(sql);
+      if (!info.cacheable) {
+        throw new DbNotCacheableError(
+          info.parsed
+            ? `cachedQuery only caches single plain reads; this statement is a ${info.operation} (${info.normalized}): use query()`
+            : `cachedQuery could not parse the statement (${info.normalized}): use query()`,
+        );
+      }
+      const started = performance.now();
+      const { result, hit } = await cache.get(sql, params, info.reads, o, () => query(sql, params));
+      if (hit)
+        analyzer.record(info, performance.now() - started, {
+          cached: true,
+          rows: result.rowCount,
+          waitedMs: 0,
+          sql,
+          params,
+        });
+      return { ...(result as QueryResult<R>), cached: hit };
+    },
+    invalidateTags: (tags) => cache.invalidateTags(tags),
+    async migrate(dir) {
+      const files = await readMigrations(dir);
+      const report = await applyMigrations(driver, files);
+      if (report.applied.length > 0) await invalidate([], true);
+      logMigrations(report, options.logger);
+      return report;
+    },
+    ping,
+    stats: () => ({
+      backend: driver.kind,
+      pool: driver.stats(),
+      cache: { ...cache.counters },
+      health: { ...health },
+    }),
+    worstStatements: (limit) => analyzer.worst(limit),
+    slowQueries: () => analyzer.slow(),
+    analyze: (sql, params = []) => analyzer.analyze(sql, params, analyzeStatement(sql)),
+    async serverStatements(limit = 10) {
+      if (driver.kind !== 'postgres') return undefined;
+      if (extensionChecked === undefined) {
+        const r = await internal(`SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'`);
+        extensionChecked = r.rows.length > 0;
+      }
+      if (!extensionChecked) return undefined;
+      const r = await internal(
+        `SELECT query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows
+           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`,
+        [limit],
+      );
+      return r.rows;
+    },
+    settled: () => analyzer.settled(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearInterval(timer);
+      removeMetrics();
+      await analyzer.settled().catch(() => {});
+      await driver.close();
+    },
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,124 @@
+/**
+ * Database errors. SQL errors reach callers as one of these codes; the message carries the
+ * SQLSTATE and the server's message, never parameter values or row data.
+ */
+import { type AppError, defineError } from '../errors.ts';
+
+export const DbPoolTimeoutError = defineError(
+  'DB_POOL_TIMEOUT',
+  503,
+  'No database connection became free within DATABASE_POOL_TIMEOUT.',
+  'Retry; if it persists, raise DATABASE_POOL_SIZE or DATABASE_MAX_OVERFLOW, or find the slow statements holding connections (GET /admin/performance).',
+);
+export const DbUnavailableError = defineError(
+  'DB_UNAVAILABLE',
+  503,
+  'The database could not be reached or dropped the connection.',
+  'Check that PostgreSQL at DATABASE_URL is up and reachable; requests that need it fail until it is back.',
+);
+export const DbClosedError = defineError(
+  'DB_CLOSED',
+  503,
+  'The database layer is closed (the instance is shutting down).',
+  'Retry on another instance.',
+);
+export const DbQueryError = defineError(
+  'DB_QUERY_FAILED',
+  500,
+  'The database rejected a statement (syntax, unknown table or column, bad value); the message has the SQLSTATE.',
+  'Fix the statement or its parameters; the server log has the normalised statement.',
+);
+export const DbConstraintError = defineError(
+  'DB_CONSTRAINT_VIOLATION',
+  409,
+  'A write broke a constraint (unique, foreign key, not null, check); `constraint` names it.',
+  'Change the values so they satisfy the named constraint, or update the existing row instead.',
+);
+export const DbTransactionConflictError = defineError(
+  'DB_TRANSACTION_CONFLICT',
+  503,
+  'A transaction was aborted by a serialization failure or a deadlock.',
+  'Retry the request; the transaction had no effect.',
+);
+export const DbMigrationError = defineError(
+  'DB_MIGRATION_FAILED',
+  500,
+  'A migration file could not be applied, or the migrations directory holds a badly named file; nothing from the failed run was applied.',
+  'Fix the named file (names are NNNN_name.sql, applied in order) and start again.',
+);
+export const DbNotCacheableError = defineError(
+  'DB_NOT_CACHEABLE',
+  500,
+  'cachedQuery was given a statement that writes (INSERT, UPDATE, DELETE, DDL) or could not be parsed.',
+  'Use query() for writes; cachedQuery only caches plain reads.',
+);
+
+interface PgErrorLike {
+  code?: unknown;
+  message?: unknown;
+  constraint?: unknown;
+  table?: unknown;
+  column?: unknown;
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * A PostgreSQL error as a typed error. `statement` is the normalised text (constants replaced by
+ * $n). The cause is a copy without `detail`/`where`, which can hold row values.
+ */
+export function toDbError(err: unknown, statement: string): AppError {
+  if (err !== null && typeof err === 'object' && 'code' in err && typeof err.code === 'string') {
+    const e = err as PgErrorLike & { code: string };
+    const message = typeof e.message === 'string' ? e.message : String(err);
+    if (CONNECTION_CODES.has(e.code) || /^08/.test(e.code) || e.code === '57P01' || e.code === '57P03') {
+      return new DbUnavailableError(`the database is unreachable (${e.code})`, {
+        cause: sanitised(e, message),
+      });
+    }
+    const safe = /^22/.test(e.code) ? message.replace(/"[^"]*"/g, '"…"') : message;
+    const cause = sanitised(e, safe);
+    if (/^23/.test(e.code)) {
+      return new DbConstraintError(`the write breaks a constraint (SQLSTATE ${e.code}): ${safe}`, {
+        cause,
+        details: typeof e.constraint === 'string' ? { constraint: e.constraint } : {},
+      });
+    }
+    if (e.code === '40001' || e.code === '40P01') {
+      return new DbTransactionConflictError(`the transaction was aborted (SQLSTATE ${e.code}): ${safe}`, {
+        cause,
+      });
+    }
+    return new DbQueryError(
+      `the database rejected the statement (SQLSTATE ${e.code}: ${safe}): ${statement}`,
+      {
+        cause,
+        details: { sqlstate: e.code },
+      },
+    );
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Connection terminated|connection is closed|Client was closed|not queryable/i.test(message)) {
+    return new DbUnavailableError(`the database connection was lost: ${message}`, { cause: err });
+  }
+  return new DbQueryError(`the statement failed: ${message}: ${statement}`, { cause: err });
+}
+
+function sanitised(e: PgErrorLike & { code: string }, message: string): Error {
+  const copy = new Error(message);
+  copy.name = 'PostgresError';
+  Object.assign(copy, {
+    code: e.code,
+    ...(typeof e.constraint === 'string' ? { constraint: e.constraint } : {}),
+    ...(typeof e.table === 'string' ? { table: e.table } : {}),
+    ...(typeof e.column === 'string' ? { column: e.column } : {}),
+  });
+  return copy;
+}

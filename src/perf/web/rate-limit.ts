@@ -1,0 +1,149 @@
+/**
+ * Per-API-key rate limits: `limit` requests per sliding window per principal, answered past the
+ * limit with 429 RATE_LIMITED. Every limited reply carries the IETF RateLimit header fields
+ * (draft-ietf-httpapi-ratelimit-headers: RateLimit-Limit, -Remaining, -Reset, -Policy) and a 429
+ * also carries Retry-After.
+ *
+ * With Redis the counters are shared, so N instances enforce one limit, not N. When Redis fails,
+ * each instance falls back to its own counters (logged): the limit loosens to per-instance for
+ * the duration, requests keep flowing.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { defineError } from '../errors.ts';
+import type { MetricsRegistry } from '../metrics/index.ts';
+import type { Redis } from '../redis/index.ts';
+import { sendError } from './errors.ts';
+import { memoryStore, type RateLimitStore, redisStore, type WindowCounts } from './rate-limit-store.ts';
+
+export const RateLimitedError = defineError(
+  'RATE_LIMITED',
+  429,
+  'The API key sent more requests than its limit allows in the current window.',
+  'Wait the Retry-After seconds; the RateLimit-* headers show the limit and what remains. Operators raise RATE_LIMIT_REQUESTS or RATE_LIMIT_WINDOW_S.',
+);
+
+export interface RateLimitOptions {
+  /** Requests per window per key; 0 disables the limiter. */
+  limit: number;
+  /** Window length. @default 60000 */
+  windowMs?: number;
+  /** Shared counters across instances. @default process-local counters */
+  redis?: Redis | undefined;
+  /** Redis key prefix. @default 'versus:rl:' */
+  prefix?: string;
+  /**
+   * The key a request is limited under, or undefined for requests that are not limited.
+   * @default the principal id of client keys on /v1/* (admin and anonymous requests are not limited)
+   */
+  keyOf?: (request: FastifyRequest) => string | undefined;
+  metrics?: MetricsRegistry;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetS: number;
+  /** Seconds until a request would be allowed again (0 when allowed). */
+  retryAfterS: number;
+}
+
+function defaultKey(request: FastifyRequest): string | undefined {
+  if (request.principal.kind !== 'client') return undefined;
+  return request.url.startsWith('/v1/') ? request.principal.id : undefined;
+}
+
+/** The decision for one hit, from the two windows' counts. Pure: the tests drive it directly. */
+export function decide(
+  counts: WindowCounts,
+  limit: number,
+  windowMs: number,
+  now: number,
+): RateLimitDecision {
+  const elapsed = now % windowMs;
+  const weight = 1 - elapsed / windowMs;
+  const used = counts.previous * weight + counts.current;
+  const resetS = Math.max(1, Math.ceil((windowMs - elapsed) / 1000));
+  if (used <= limit) {
+    return { allowed: true, limit, remaining: Math.floor(limit - used), resetS, retryAfterS: 0 };
+  }
+  // Allowed again once the previous window's weight has decayed enough, or at the next window
+  // when the current one alone is over.
+  let waitMs = windowMs - elapsed;
+  if (counts.current < limit && counts.previous > 0) {
+    const fraction = 1 - (limit - counts.current) / counts.previous;
+    waitMs = Math.min(waitMs, Math.max(0, fraction * windowMs - elapsed));
+  }
+  return { allowed: false, limit, remaining: 0, resetS, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
+}
+
+export function installRateLimit(app: FastifyInstance, options: RateLimitOptions): void {
+  const limit = options.limit;
+  const windowMs = options.windowMs ?? 60_000;
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new TypeError(`rate limit must be an integer >= 0, got ${limit}`);
+  if (!(windowMs >= 1000)) throw new TypeError(`rate limit window must be at least 1000 ms, got ${windowMs}`);
+  if (limit === 0) return;
+
+  const keyOf = options.keyOf ?? defaultKey;
+  const local = memoryStore(windowMs);
+  const shared: RateLimitStore | undefined =
+    options.redis === undefined ? undefined : redisStore(options.redis, options.prefix ?? 'versus:rl:');
+  const policy = `${limit};w=${Math.round(windowMs / 1000)}`;
+  const limited = options.metrics?.counter({
+    name: 'http_requests_rate_limited_total',
+    help: 'Requests answered 429 RATE_LIMITED.',
+  });
+  let lastWarning = 0;
+
+  app.addHook('onClose', async () => {
+    local.close();
+    shared?.close();
+  });
+
+  const apply = (reply: FastifyReply, d: RateLimitDecision): boolean => {
+    reply.header('ratelimit-limit', String(d.limit));
+    reply.header('ratelimit-remaining', String(d.remaining));
+    reply.header('ratelimit-reset', String(d.resetS));
+    reply.header('ratelimit-policy', policy);
+    if (d.allowed) return true;
+    limited?.inc();
+    sendError(
+      reply,
+      new RateLimitedError(
+        `rate limit of ${d.limit} requests per ${Math.round(windowMs / 1000)} s exceeded; retry in ${d.retryAfterS} s`,
+        { headers: { 'retry-after': String(d.retryAfterS) }, details: { retry_after_s: d.retryAfterS } },
+      ),
+    );
+    return false;
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const key = keyOf(request);
+    if (key === undefined) return done();
+    const now = Date.now();
+    const window = Math.floor(now / windowMs);
+    if (shared === undefined) {
+      if (apply(reply, decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now)))
+        done();
+      return;
+    }
+    (shared.hit(key, window, windowMs) as Promise<WindowCounts>).then(
+      (counts) => {
+        if (apply(reply, decide(counts, limit, windowMs, now))) done();
+      },
+      (err: unknown) => {
+        if (now - lastWarning > 30_000) {
+          lastWarning = now;
+          request.log.warn(
+            { err: { message: (err as Error)?.message } },
+            'rate limit store (redis) failed; limiting per instance until it is back',
+          );
+        }
+        if (apply(reply, decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now)))
+          done();
+      },
+    );
+  });
+}

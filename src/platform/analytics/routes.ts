@@ -1,0 +1,20 @@
+/** GET /v1/experiments/:id/results. */
+import type { FastifyInstance } from 'fastify';
+import type { ExperimentInfo } from './results.ts';
+import type { ResultsService } from './service.ts';
+
+export interface ResultsRoutesOptions {
+  results: ResultsService;
+  /** Resolves an experiment id or name (throws EXPERIMENT_NOT_FOUND). */
+  experiment(ref: string): Promise<ExperimentInfo & { version: number }>;
+}
+
+export function registerResultsRoutes(app: FastifyInstance, options: ResultsRoutesOptions): void {
+  app.get('/v1/experiments/:id/results', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const experiment = await options.experiment(id);
+    const { results, source } = await options.results.results(experiment);
+    // Where the document came from, for operators and the benchmark: memo, query-cache or computed.
+    return reply.header('x-results-source', source).send(results);
+  });
+}

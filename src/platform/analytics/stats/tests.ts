@@ -1,0 +1,95 @@
+/**
+ * The hypothesis tests of the results endpoint, on summary statistics (count, mean, sample
+ * variance) so the heavy lifting stays in SQL. Definitions follow docs/experiments.md exactly.
+ */
+import { chiSquareSf, normalQuantile, tQuantile, tTwoSided } from './distributions.ts';
+import { erfc } from './special.ts';
+
+/** Summary of one side: count, mean and sample variance (denominator n − 1). */
+export interface Summary {
+  n: number;
+  mean: number;
+  variance: number;
+}
+
+export interface TestResult {
+  /** variant − baseline; null when either side is empty. */
+  difference: number | null;
+  ci95: [number, number] | null;
+  /** Two-sided p-value; null without enough data (fewer than 2 per side, or no variance at all). */
+  p_value: number | null;
+  significant: boolean;
+}
+
+export const ALPHA = 0.05;
+const Z975 = normalQuantile(0.975);
+
+function noTest(difference: number | null): TestResult {
+  return { difference, ci95: null, p_value: null, significant: false };
+}
+
+/** Welch's unequal-variance t-test of variant − baseline, with the Welch–Satterthwaite interval. */
+export function welch(baseline: Summary, variant: Summary, alpha = ALPHA): TestResult {
+  const difference = baseline.n > 0 && variant.n > 0 ? variant.mean - baseline.mean : null;
+  if (difference === null || baseline.n < 2 || variant.n < 2) return noTest(difference);
+  const vb = Math.max(0, baseline.variance) / baseline.n;
+  const vv = Math.max(0, variant.variance) / variant.n;
+  const se2 = vb + vv;
+  if (!(se2 > 0)) return noTest(difference);
+  const se = Math.sqrt(se2);
+  const df = (se2 * se2) / ((vb * vb) / (baseline.n - 1) + (vv * vv) / (variant.n - 1));
+  const p = tTwoSided(difference / se, df);
+  const half = tQuantile(1 - alpha / 2, df) * se;
+  return { difference, ci95: [difference - half, difference + half], p_value: p, significant: p < alpha };
+}
+
+/**
+ * Pooled two-proportion z-test of variant − baseline (x successes of n). The interval uses the
+ * unpooled standard error, as the test's null hypothesis no longer applies to it.
+ */
+export function twoProportion(
+  baseline: { x: number; n: number },
+  variant: { x: number; n: number },
+  alpha = ALPHA,
+): TestResult {
+  const difference = baseline.n > 0 && variant.n > 0 ? variant.x / variant.n - baseline.x / baseline.n : null;
+  if (difference === null || baseline.n < 2 || variant.n < 2) return noTest(difference);
+  const pooled = (baseline.x + variant.x) / (baseline.n + variant.n);
+  const sePooled = Math.sqrt(pooled * (1 - pooled) * (1 / baseline.n + 1 / variant.n));
+  if (!(sePooled > 0)) return noTest(difference);
+  const z = difference / sePooled;
+  const p = erfc(Math.abs(z) / Math.SQRT2);
+  const pb = baseline.x / baseline.n;
+  const pv = variant.x / variant.n;
+  const se = Math.sqrt((pb * (1 - pb)) / baseline.n + (pv * (1 - pv)) / variant.n);
+  const zc = alpha === ALPHA ? Z975 : normalQuantile(1 - alpha / 2);
+  return {
+    difference,
+    ci95: [difference - zc * se, difference + zc * se],
+    p_value: p,
+    significant: p < alpha,
+  };
+}
+
+export interface SrmResult {
+  chi2: number;
+  p_value: number | null;
+  ok: boolean;
+}
+
+export const SRM_ALPHA = 0.001;
+
+/** Sample-ratio mismatch: Pearson's chi-square of observed counts against the configured weights. */
+export function sampleRatioMismatch(counts: number[], weights: number[]): SrmResult {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  if (counts.length < 2 || total === 0 || !(weightSum > 0)) return { chi2: 0, p_value: null, ok: true };
+  let chi2 = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const expected = (total * (weights[i] ?? 0)) / weightSum;
+    const diff = (counts[i] ?? 0) - expected;
+    chi2 += (diff * diff) / expected;
+  }
+  const p = chiSquareSf(chi2, counts.length - 1);
+  return { chi2, p_value: p, ok: p >= SRM_ALPHA };
+}

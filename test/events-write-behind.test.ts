@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWriteBehind, type Sink, type WriteBehind } from '../src/platform/events/write-behind.ts';
+
+/** A sink that records batches; `down` makes it fail like an unreachable database. */
+function chaosSink(): Sink<number> & { batches: number[][]; down: boolean; calls: number } {
+  const sink = {
+    batches: [] as number[][],
+    down: false,
+    calls: 0,
+    async write(batch: number[]) {
+      sink.calls++;
+      await new Promise((r) => setTimeout(r, 1));
+      if (sink.down) throw new Error('connection refused');
+      sink.batches.push([...batch]);
+    },
+  };
+  return sink;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(5);
+  }
+}
+
+const open: WriteBehind<number>[] = [];
+afterEach(async () => {
+  for (const b of open.splice(0)) await b.close(100);
+});
+
+function buffer(sink: Sink<number>, options: Parameters<typeof createWriteBehind>[1] = {}) {
+  const b = createWriteBehind(sink, options);
+  open.push(b);
+  return b;
+}
+
+describe('write-behind buffer', () => {
+  it('writes a full batch at once, as one write', async () => {
+    const sink = chaosSink();
+    const b = buffer(sink, { flushIntervalMs: 60_000, maxBatch: 100 });
+    for (let i = 0; i < 250; i++) b.push(i);
+    await until(() => sink.batches.flat().length >= 200);
+    expect(sink.batches.slice(0, 2).map((x) => x.length)).toEqual([100, 100]);
+    // The remaining 50 wait for the timer or an explicit flush.
+    await b.flush();
+    expect(sink.batches.flat()).toEqual(Array.from({ length: 250 }, (_, i) => i));
+  });
+
+  it('writes a partial batch when the interval passes', async () => {
+    const sink = chaosSink();
+    const b = buffer(sink, { flushIntervalMs: 20, maxBatch: 1000 });
+    b.push(1);
+    b.push(2);
+    await until(() => sink.batches.length === 1);
+    expect(sink.batches[0]).toEqual([1, 2]);
+  });
+
+  it('retries with backoff while the sink is down and loses nothing after recovery, in order', async () => {
+    const sink = chaosSink();
+    const errors: number[] = [];
+    const b = buffer(sink, {
+      flushIntervalMs: 5,
+      maxBatch: 50,
+      retryBaseMs: 10,
+      retryMaxMs: 40,
+      onError: (_e, _n, attempt) => errors.push(attempt),
+    });
+    sink.down = true;
+    for (let i = 0; i < 500; i++) {
+      b.push(i);
+      if (i % 100 === 0) await sleep(10);
+    }
+    await until(() => errors.length >= 4);
+    expect(b.stats().buffered).toBe(500);
+    // Backoff: attempts are spaced out, not hammering the database every tick.
+    const callsWhileDown = sink.calls;
+    expect(callsWhileDown).toBeLessThan(40);
+    sink.down = false;
+    await until(() => b.stats().buffered === 0);
+    expect(sink.batches.flat()).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(b.stats()).toMatchObject({ written: 500, dropped: 0, attempt: 0 });
+    expect(errors.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses and counts items beyond its bound instead of growing without limit', async () => {
+    const sink = chaosSink();
+    sink.down = true;
+    let dropped = 0;
+    const b = buffer(sink, {
+      flushIntervalMs: 60_000,
+      maxBatch: 10,
+      maxBuffered: 100,
+      onDrop: (n) => (dropped += n),
+    });
+    let accepted = 0;
+    for (let i = 0; i < 150; i++) if (b.push(i)) accepted++;
+    expect(accepted).toBe(100);
+    expect(dropped).toBe(50);
+    expect(b.stats()).toMatchObject({ buffered: 100, dropped: 50 });
+  });
+
+  it('close flushes everything still buffered', async () => {
+    const sink = chaosSink();
+    const b = createWriteBehind(sink, { flushIntervalMs: 60_000, maxBatch: 1000 });
+    for (let i = 0; i < 1234; i++) b.push(i);
+    expect(await b.close()).toBe(0);
+    expect(sink.batches.flat()).toHaveLength(1234);
+  });
+
+  it('close keeps retrying until the sink recovers within the deadline', async () => {
+    const sink = chaosSink();
+    sink.down = true;
+    const b = createWriteBehind(sink, { flushIntervalMs: 60_000, retryBaseMs: 5, retryMaxMs: 20 });
+    for (let i = 0; i < 10; i++) b.push(i);
+    setTimeout(() => {
+      sink.down = false;
+    }, 100);
+    expect(await b.close(5000)).toBe(0);
+    expect(sink.batches.flat()).toHaveLength(10);
+  });
+
+  it('close reports what it could not write by the deadline', async () => {
+    const sink = chaosSink();
+    sink.down = true;
+    const b = createWriteBehind(sink, { flushIntervalMs: 60_000, retryBaseMs: 5 });
+    for (let i = 0; i < 7; i++) b.push(i);
+    const started = Date.now();
+    expect(await b.close(150)).toBe(7);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});

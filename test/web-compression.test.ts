@@ -1,0 +1,317 @@
+/** Negotiated compression, precompressed cached bodies, ETag/304 and Cache-Control. */
+import zlib from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CachedBody,
+  createCompressor,
+  createNegotiator,
+  ENCODINGS,
+  type Encoding,
+  isCompressible,
+  precompressedBodies,
+} from '../src/perf/web/index.ts';
+import { testApp } from './helpers/app.ts';
+
+function decode(encoding: string | undefined, body: Buffer): Buffer {
+  switch (encoding) {
+    case 'zstd':
+      return zlib.zstdDecompressSync(body);
+    case 'br':
+      return zlib.brotliDecompressSync(body);
+    case 'gzip':
+      return zlib.gunzipSync(body);
+    case 'deflate':
+      return zlib.inflateSync(body);
+    case undefined:
+      return body;
+    default:
+      throw new Error(`unexpected content-encoding ${encoding}`);
+  }
+}
+
+/** A JSON document of about `n` KB, like a chat completion with a long answer. */
+function document(kb: number): { id: string; choices: { index: number; text: string }[] } {
+  const choices = [];
+  for (let i = 0; choices.length * 60 < kb * 1024; i++) {
+    choices.push({ index: i, text: `answer ${i}: the quick brown fox jumps over the lazy dog ${i * 7919}` });
+  }
+  return { id: 'chatcmpl-test', choices };
+}
+
+describe('Accept-Encoding negotiation', () => {
+  const n = createNegotiator();
+  it.each([
+    [undefined, 'identity'],
+    ['', 'identity'],
+    ['gzip', 'gzip'],
+    ['deflate', 'deflate'],
+    ['br', 'br'],
+    ['zstd', 'zstd'],
+    ['x-gzip', 'gzip'],
+    ['GZIP', 'gzip'],
+    ['gzip, deflate, br, zstd', 'zstd'], // equal q: server preference
+    ['gzip, deflate, br', 'br'],
+    ['gzip, deflate', 'gzip'],
+    ['gzip;q=0.5, br;q=0.8', 'br'],
+    ['br;q=0.1, gzip;q=0.9, zstd;q=0.5', 'gzip'],
+    ['gzip;q=0.5', 'gzip'], // an explicit coding with any q > 0 beats implicit identity
+    ['gzip;q=0', 'identity'],
+    ['*', 'zstd'],
+    ['*;q=0.5, gzip', 'gzip'],
+    ['br;q=0, *', 'zstd'],
+    ['zstd;q=0, br;q=0, *;q=0.3', 'gzip'],
+    ['*;q=0', 'identity'],
+    ['identity', 'identity'],
+    ['identity;q=1, gzip;q=0.5', 'identity'],
+    ['identity;q=0.2, gzip;q=0.5', 'gzip'],
+    ['compress, snappy', 'identity'], // none we offer
+    ['gzip;q=abc', 'identity'], // malformed q: unusable, not preferred
+    ['gzip;q=2', 'identity'],
+    [' br ; q=0.9 ,gzip ; q=0.8 ', 'br'],
+  ])('%j -> %s', (header, expected) => {
+    expect(n.negotiate(header)).toBe(expected);
+  });
+
+  it('offers only the configured codings', () => {
+    expect(createNegotiator(['gzip']).negotiate('zstd, br, gzip;q=0.1')).toBe('gzip');
+    expect(createNegotiator(['gzip']).negotiate('zstd, br')).toBe('identity');
+  });
+
+  it('knows which media types are worth compressing', () => {
+    for (const t of ['application/json; charset=utf-8', 'text/html', 'text/csv', 'application/x-ndjson'])
+      expect(isCompressible(t), t).toBe(true);
+    for (const t of [
+      'image/png',
+      'application/zip',
+      'application/octet-stream',
+      'text/event-stream',
+      undefined,
+    ])
+      expect(isCompressible(t), String(t)).toBe(false);
+  });
+});
+
+describe('compression plugin', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function withRoutes(env: Record<string, string> = {}): Promise<FastifyInstance> {
+    ({ app } = await testApp(env, (a) => {
+      a.get('/doc/:kb', async (request) => document(Number((request.params as { kb: string }).kb)));
+      a.get('/png', async (_request, reply) => reply.type('image/png').send(Buffer.alloc(8192, 7)));
+    }));
+    return app!;
+  }
+
+  it('every coding decodes to the same bytes as the uncompressed body', async () => {
+    const a = await withRoutes();
+    const plain = await a.inject({ url: '/doc/10' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.rawPayload.length).toBeGreaterThan(10_000);
+    for (const encoding of ENCODINGS) {
+      const res = await a.inject({ url: '/doc/10', headers: { 'accept-encoding': encoding } });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-encoding']).toBe(encoding);
+      expect(res.headers.vary).toMatch(/accept-encoding/i);
+      expect(res.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3);
+      expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+      expect(decode(encoding, res.rawPayload).equals(plain.rawPayload)).toBe(true);
+    }
+  });
+
+  it('compresses large bodies on the thread pool and they still decode', async () => {
+    const a = await withRoutes();
+    const plain = await a.inject({ url: '/doc/200' });
+    expect(plain.rawPayload.length).toBeGreaterThan(200_000);
+    for (const encoding of ENCODINGS) {
+      const res = await a.inject({ url: '/doc/200', headers: { 'accept-encoding': encoding } });
+      expect(res.headers['content-encoding']).toBe(encoding);
+      expect(decode(encoding, res.rawPayload).equals(plain.rawPayload)).toBe(true);
+    }
+  });
+
+  it('leaves bodies under the threshold uncompressed', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/doc/0.5', headers: { 'accept-encoding': 'gzip, br, zstd' } });
+    expect(res.rawPayload.length).toBeLessThan(1024);
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(res.payload).id).toBe('chatcmpl-test');
+    const health = await a.inject({ url: '/health', headers: { 'accept-encoding': 'gzip' } });
+    expect(health.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('honours COMPRESSION_THRESHOLD_BYTES', async () => {
+    const a = await withRoutes({ COMPRESSION_THRESHOLD_BYTES: '100000' });
+    const res = await a.inject({ url: '/doc/10', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('leaves already-compressed media types alone', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/png', headers: { 'accept-encoding': 'gzip, br, zstd' } });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.rawPayload.length).toBe(8192);
+  });
+
+  it('serves identity when the client accepts no coding we offer', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/doc/10', headers: { 'accept-encoding': 'compress;q=1, gzip;q=0' } });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.headers.vary).toMatch(/accept-encoding/i);
+  });
+
+  it('is off with ENABLE_PERFORMANCE_OPTIMIZATION=false', async () => {
+    const a = await withRoutes({ ENABLE_PERFORMANCE_OPTIMIZATION: 'false' });
+    const res = await a.inject({ url: '/doc/10', headers: { 'accept-encoding': 'gzip, br, zstd' } });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(a.compression.enabled).toBe(false);
+  });
+});
+
+describe('precompressed cached bodies', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('a hit is served from stored bytes: each coding is compressed once, on first need', async () => {
+    const cached = document(10); // the value a response cache would hold
+    const bodies = precompressedBodies();
+    ({ app } = await testApp({}, (a) => {
+      a.get('/cached', (request, reply) => a.compression.send(request, reply, bodies.of(cached)));
+      a.post('/cached', (request, reply) => a.compression.send(request, reply, bodies.of(cached)));
+    }));
+    const a = app!;
+    const identity = Buffer.from(JSON.stringify(cached));
+    const before = a.compression.compressor.calls;
+
+    // First need of each coding: one compression each, concurrent first hits share it.
+    for (const encoding of ENCODINGS) {
+      const first = await Promise.all(
+        [1, 2, 3].map(() => a.inject({ url: '/cached', headers: { 'accept-encoding': encoding } })),
+      );
+      for (const res of first) {
+        expect(res.headers['content-encoding']).toBe(encoding);
+        expect(decode(encoding, res.rawPayload).equals(identity)).toBe(true);
+      }
+    }
+    expect(a.compression.compressor.calls - before).toBe(ENCODINGS.length);
+
+    // Hits: no compression work at all, whatever the coding, method or mix.
+    for (let i = 0; i < 20; i++) {
+      const encoding = ENCODINGS[i % ENCODINGS.length] as Encoding;
+      const res = await a.inject({
+        method: i % 2 === 0 ? 'GET' : 'POST',
+        url: '/cached',
+        headers: { 'accept-encoding': `${encoding}, identity;q=0.5` },
+      });
+      expect(res.headers['content-encoding']).toBe(encoding);
+      expect(decode(encoding, res.rawPayload).equals(identity)).toBe(true);
+    }
+    const plain = await a.inject({ url: '/cached' });
+    expect(plain.rawPayload.equals(identity)).toBe(true);
+    expect(a.compression.compressor.calls - before).toBe(ENCODINGS.length);
+    expect(bodies.of(cached).byteLength).toBeLessThan(identity.length * 2);
+  });
+
+  it('a body below the threshold is served as is and never compressed', async () => {
+    const compressor = createCompressor();
+    const body = new CachedBody('{"ok":true}');
+    ({ app } = await testApp({}, (a) => {
+      a.get('/small', (request, reply) => a.compression.send(request, reply, body));
+    }));
+    const res = await app!.inject({ url: '/small', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.payload).toBe('{"ok":true}');
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(app!.compression.compressor.calls).toBe(0);
+    expect(compressor.calls).toBe(0);
+  });
+
+  it('answers If-None-Match with 304 and no body', async () => {
+    const body = new CachedBody(JSON.stringify(document(4)));
+    ({ app } = await testApp({}, (a) => {
+      a.get('/cached', (request, reply) => a.compression.send(request, reply, body));
+    }));
+    const first = await app!.inject({ url: '/cached', headers: { 'accept-encoding': 'br' } });
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/".+"$/);
+    const again = await app!.inject({
+      url: '/cached',
+      headers: { 'accept-encoding': 'br', 'if-none-match': `"other", ${etag}` },
+    });
+    expect(again.statusCode).toBe(304);
+    expect(again.rawPayload.length).toBe(0);
+    expect(again.headers.etag).toBe(etag);
+  });
+});
+
+describe('ETag / 304 and Cache-Control per route', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  async function withRoutes(): Promise<FastifyInstance> {
+    let version = 1;
+    ({ app } = await testApp({}, (a) => {
+      a.get(
+        '/results',
+        { config: { httpCache: { cacheControl: 'private, max-age=5', etag: true } } },
+        async () => ({ version, rows: document(3).choices }),
+      );
+      a.post('/bump', async () => ({ version: ++version }));
+      a.get('/plain', async () => ({ ok: true }));
+    }));
+    return app!;
+  }
+
+  it('returns 304 for a matching If-None-Match and 200 once the content changes', async () => {
+    const a = await withRoutes();
+    const first = await a.inject({ url: '/results', headers: { 'accept-encoding': 'gzip' } });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['cache-control']).toBe('private, max-age=5');
+    expect(first.headers['content-encoding']).toBe('gzip');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/"/);
+
+    // The same ETag whatever the coding: it describes the content, not the bytes.
+    const plain = await a.inject({ url: '/results' });
+    expect(plain.headers.etag).toBe(etag);
+
+    const notModified = await a.inject({
+      url: '/results',
+      headers: { 'accept-encoding': 'gzip', 'if-none-match': etag },
+    });
+    expect(notModified.statusCode).toBe(304);
+    expect(notModified.rawPayload.length).toBe(0);
+    expect(notModified.headers.etag).toBe(etag);
+    expect(notModified.headers['cache-control']).toBe('private, max-age=5');
+    expect(notModified.headers.vary).toMatch(/accept-encoding/i);
+    expect(notModified.headers['content-encoding']).toBeUndefined();
+
+    // A strong form of the same tag matches too (weak comparison).
+    const strong = await a.inject({ url: '/results', headers: { 'if-none-match': etag.slice(2) } });
+    expect(strong.statusCode).toBe(304);
+
+    await a.inject({ method: 'POST', url: '/bump' });
+    const changed = await a.inject({ url: '/results', headers: { 'if-none-match': etag } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    expect(changed.json().version).toBe(2);
+  });
+
+  it('routes without a declaration get no-store and no ETag', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/plain' });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBeUndefined();
+    const health = await a.inject({ url: '/health' });
+    expect(health.headers['cache-control']).toBe('no-store');
+  });
+});
