@@ -8,6 +8,7 @@
  *
  *   LOAD_RUNS=3 (runs per measurement, medians reported)   LOAD_DURATION=5 (seconds per run)
  *   LOAD_CONNECTIONS=100,1000                              LOAD_ONLY=cache-hit,hello (scenario ids)
+ *   LOAD_NODE_OPTIONS='--max-semi-space-size=4' (NODE_OPTIONS of the Versus server, to try V8 memory settings)
  */
 import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
 import { type Goal, goalsTable, type Measured, SCENARIOS } from './lib/load-scenarios.ts';
@@ -17,6 +18,7 @@ const runs = Number(process.env.LOAD_RUNS ?? 3);
 const duration = Number(process.env.LOAD_DURATION ?? 5);
 const connectionLevels = (process.env.LOAD_CONNECTIONS ?? '100,1000').split(',').map(Number);
 const only = process.env.LOAD_ONLY?.split(',').map((s) => s.trim());
+const nodeOptions = process.env.LOAD_NODE_OPTIONS ?? '';
 if (!Number.isInteger(runs) || runs < 1) throw new Error('LOAD_RUNS must be a positive integer');
 if (!(duration >= 1)) throw new Error('LOAD_DURATION must be at least 1 (seconds)');
 if (connectionLevels.some((c) => !Number.isInteger(c) || c < 1)) {
@@ -25,6 +27,21 @@ if (connectionLevels.some((c) => !Number.isInteger(c) || c < 1)) {
 
 /** The key the load generator authenticates with: auth and the rate limiter run on every request. */
 const API_KEY = 'load-test-key-0123456789abcdef';
+
+/**
+ * Waits until Versus admits requests again: after a heavy run it may still be shedding load
+ * (503 OVERLOADED) for up to a sample interval, and the next scenario must not start inside that.
+ */
+async function settle(target: Target, headers: Record<string, string>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const res = await fetch(`${target.url}/v1/models`, { headers }).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res !== undefined && res.status !== 503) return;
+    if (Date.now() > deadline) throw new Error('Versus still answers 503 15 s after the last run');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 async function measure(target: Target, options: LoadOptions): Promise<{ result: LoadResult; rssMb: number }> {
   let peak = 0;
@@ -62,6 +79,7 @@ const created = await fetch(`${mock.url}/admin/models/long`, {
 if (!created.ok) throw new Error(`the mock provider refused the long model: ${await created.text()}`);
 const versus = await startTarget('versus', 'src/main.ts', {
   MOCK_PROVIDER_URL: `${mock.url}/v1`,
+  ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }),
   API_KEYS: API_KEY,
   // The limiter runs on every request and never rejects: its cost is in the figures.
   RATE_LIMIT_REQUESTS: '1000000000',
@@ -75,6 +93,7 @@ try {
   for (const scenario of SCENARIOS) {
     if (only !== undefined && !only.includes(scenario.id)) continue;
     const target = scenario.anchor ? bare : versus;
+    if (!scenario.anchor) await settle(versus, context.headers);
     const plan = await scenario.prepare({ ...context, url: target.url });
     if (typeof plan === 'string') {
       skipped.push(`${scenario.id}: ${plan}`);
@@ -85,7 +104,10 @@ try {
       const options: LoadOptions = { ...plan, connections, duration };
       await load({ ...options, duration: 1 }); // warm-up: JIT, connections, caches
       const results: { result: LoadResult; rssMb: number }[] = [];
-      for (let i = 0; i < runs; i++) results.push(await measure(target, options));
+      for (let i = 0; i < runs; i++) {
+        if (!scenario.anchor) await settle(versus, context.headers);
+        results.push(await measure(target, options));
+      }
       const m: Measured = {
         id: scenario.id,
         title: scenario.title,
@@ -130,7 +152,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` with embedded defaults and the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` with embedded defaults and the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
   '',
   table(
     [

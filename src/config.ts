@@ -30,6 +30,7 @@ export interface Config {
   cache: {
     memoryMaxSize: number;
     compressionEnabled: boolean;
+    l2TimeoutMs: number;
   };
   database: {
     url: string | undefined;
@@ -315,6 +316,12 @@ export const VARIABLES = {
     default: 'true',
     parse: bool,
     doc: 'Compress L2 (Redis) values above the compression threshold.',
+  },
+  CACHE_L2_TIMEOUT_MS: {
+    name: 'CACHE_L2_TIMEOUT_MS',
+    default: '50',
+    parse: int(1, 60_000),
+    doc: 'Time allowed to each Redis (L2) cache call before it counts as a failure and the request is served from memory or the source.',
   },
   DATABASE_URL: {
     name: 'DATABASE_URL',
@@ -637,7 +644,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     auth: { apiKeys, adminApiKey: v.ADMIN_API_KEY },
     redis: { url: v.REDIS_URL },
-    cache: { memoryMaxSize: v.CACHE_MEMORY_MAX_SIZE, compressionEnabled: v.CACHE_COMPRESSION_ENABLED },
+    cache: {
+      memoryMaxSize: v.CACHE_MEMORY_MAX_SIZE,
+      compressionEnabled: v.CACHE_COMPRESSION_ENABLED,
+      l2TimeoutMs: v.CACHE_L2_TIMEOUT_MS,
+    },
     database: {
       url: v.DATABASE_URL,
       poolSize: v.DATABASE_POOL_SIZE,

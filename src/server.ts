@@ -256,6 +256,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
     redis: versus.redis,
+    l2: { timeout: config.cache.l2TimeoutMs },
     compression: { enabled: config.cache.compressionEnabled },
     metrics,
     logger: app.log,
@@ -278,6 +279,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     // In-memory PGlite (tests) opens on first use: most test apps never query it.
     lazy: d.url === undefined && d.dataDir === IN_MEMORY,
     cache: cache.namespace('db'),
+    cacheEnabled: config.monitoring.performanceOptimization,
     metrics,
     logger: app.log,
     // Query-cache hits are not database work: the p95 target is about statements PostgreSQL ran.

@@ -1,3 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { createCache } from '../src/perf/cache/index.ts';
 import { cacheContract } from './cache/contract.ts';
 
 cacheContract('L1 only', () => ({}));
+
+describe('L1 only', () => {
+  it('bounds its tag knowledge: past 100,000 tags it forgets them and drops L1, and tags still work', async () => {
+    const cache = createCache({ name: 'tagcap' });
+    try {
+      await cache.set('kept', 1, { tags: ['x'] });
+      const many = Array.from({ length: 100_001 }, (_, i) => `t${i}`);
+      await cache.deleteByTag(many);
+      expect(cache.stats().l1.entries).toBe(0);
+      await cache.set('k', 'v', { tags: ['x'] });
+      expect(await cache.get('k')).toBe('v');
+      await cache.deleteByTag('x');
+      expect(await cache.get('k')).toBeUndefined();
+    } finally {
+      await cache.close();
+    }
+  });
+});

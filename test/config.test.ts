@@ -23,7 +23,7 @@ describe('config', () => {
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
     });
-    expect(c.cache).toEqual({ memoryMaxSize: 10_000, compressionEnabled: true });
+    expect(c.cache).toEqual({ memoryMaxSize: 10_000, compressionEnabled: true, l2TimeoutMs: 50 });
     expect(c.database).toMatchObject({
       url: undefined,
       poolSize: 20,

@@ -12,40 +12,48 @@ afterEach(() => {
   started = undefined;
 });
 
-async function slowApp(delayMs: number): Promise<{ app: FastifyInstance; port: number }> {
+/** An app with a slow route; `arrived` resolves once a request is inside the handler. */
+async function slowApp(
+  delayMs: number,
+): Promise<{ app: FastifyInstance; port: number; arrived: Promise<void> }> {
+  let signal: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => {
+    signal = resolve;
+  });
   const { app } = await testApp({}, (a) => {
     a.get('/slow', async () => {
+      signal();
       await new Promise((r) => setTimeout(r, delayMs));
       return { done: true };
     });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
-  return { app, port: typeof address === 'object' && address ? address.port : 0 };
+  return { app, port: typeof address === 'object' && address ? address.port : 0, arrived };
 }
 
 describe('graceful shutdown', () => {
   it('lets an in-flight request finish, then refuses new connections', async () => {
-    const { app, port } = await slowApp(400);
+    const { app, port, arrived } = await slowApp(400);
     const inflight = get(port, '/slow');
-    await new Promise((r) => setTimeout(r, 100));
+    await arrived;
     const closing = gracefulClose(app, 5000);
     const res = await inflight;
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ done: true });
     const result = await closing;
     expect(result.forced).toBe(false);
-    expect(result.ms).toBeGreaterThanOrEqual(200);
+    expect(result.ms).toBeGreaterThanOrEqual(150);
     await expect(get(port, '/health')).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('cuts requests that outlive the deadline', async () => {
-    const { app, port } = await slowApp(5000);
+    const { app, port, arrived } = await slowApp(5000);
     const inflight = get(port, '/slow').then(
       () => 'answered',
       () => 'cut',
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await arrived;
     const result = await gracefulClose(app, 200);
     expect(result.forced).toBe(true);
     expect(await inflight).toBe('cut');

@@ -266,6 +266,13 @@ describe('ETag / 304 and Cache-Control per route', () => {
         async () => ({ version, rows: document(3).choices }),
       );
       a.post('/bump', async () => ({ version: ++version }));
+      a.get(
+        '/broken',
+        { config: { httpCache: { cacheControl: 'public, max-age=600', etag: true } } },
+        async () => {
+          throw new Error('broken');
+        },
+      );
       a.get('/plain', async () => ({ ok: true }));
     }));
     return app!;
@@ -304,6 +311,14 @@ describe('ETag / 304 and Cache-Control per route', () => {
     expect(changed.statusCode).toBe(200);
     expect(changed.headers.etag).not.toBe(etag);
     expect(changed.json().version).toBe(2);
+  });
+
+  it('errors are never cacheable, whatever the route declares', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/broken' });
+    expect(res.statusCode).toBe(500);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBeUndefined();
   });
 
   it('routes without a declaration get no-store and no ETag', async () => {

@@ -14,12 +14,13 @@ export function bentoMemory(maxItems = 10_000) {
 }
 
 /**
- * bentocache with a memory L1, a Redis L2 and the Redis bus. Its connection gets ioredis's
- * auto-pipelining too, so the comparison is of the caches, not of the client settings.
+ * bentocache with a memory L1, a Redis L2 and the Redis bus. `autoPipelining` false is
+ * bentocache as its docs set it up (a plain ioredis connection); true gives its connection
+ * ioredis's auto-pipelining too, to compare the caches rather than the client settings.
  */
-export function bentoTiered(url: string, prefix: string, maxItems = 10_000) {
+export function bentoTiered(url: string, prefix: string, maxItems = 10_000, autoPipelining = true) {
   const u = new URL(url);
-  const options = { host: u.hostname, port: Number(u.port || 6379), enableAutoPipelining: true };
+  const options = { host: u.hostname, port: Number(u.port || 6379), enableAutoPipelining: autoPipelining };
   const redis = new IORedis(options);
   const bento = new BentoCache({
     default: 'c',
@@ -28,7 +29,7 @@ export function bentoTiered(url: string, prefix: string, maxItems = 10_000) {
       c: bentostore()
         .useL1Layer(memoryDriver({ maxItems }))
         .useL2Layer(redisDriver({ connection: redis }))
-        .useBus(redisBusDriver({ connection: options })),
+        .useBus(redisBusDriver({ connection: { host: options.host, port: options.port } })),
     },
   });
   return { bento, redis };

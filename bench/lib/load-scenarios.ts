@@ -64,6 +64,12 @@ const MISS_BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'Load test [<id>]: a fresh question every time.' }],
 });
 
+/** `503 OVERLOADED` rather than `503`: says why a scenario could not run. */
+async function status(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+  return body?.error?.code === undefined ? String(res.status) : `${res.status} ${body.error.code}`;
+}
+
 async function post(context: LoadContext, path: string, body: string, headers: Record<string, string> = {}) {
   return fetch(`${context.url}${path}`, {
     method: 'POST',
@@ -88,9 +94,9 @@ function cacheHit(
         ...(acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding }),
       };
       const first = await post(context, '/v1/chat/completions', requestBody, headers);
-      await first.arrayBuffer();
       if (first.status === 404) return 'POST /v1/chat/completions is not on this build';
-      if (first.status !== 200) return `POST /v1/chat/completions answered ${first.status}`;
+      if (first.status !== 200) return `POST /v1/chat/completions answered ${await status(first)}`;
+      await first.arrayBuffer();
       const second = await post(context, '/v1/chat/completions', requestBody, headers);
       const size = (await second.arrayBuffer()).byteLength;
       if (second.headers.get('x-cache') !== 'HIT') {
@@ -130,9 +136,9 @@ export const SCENARIOS: LoadScenario[] = [
     title: 'chat completion, cache miss (mock/fast, ~20 ms upstream)',
     async prepare(context) {
       const res = await post(context, '/v1/chat/completions', MISS_BODY.replace('[<id>]', 'probe'));
-      await res.arrayBuffer();
       if (res.status === 404) return 'POST /v1/chat/completions is not on this build';
-      if (res.status !== 200) return `POST /v1/chat/completions answered ${res.status}`;
+      if (res.status !== 200) return `POST /v1/chat/completions answered ${await status(res)}`;
+      await res.arrayBuffer();
       return {
         url: `${context.url}/v1/chat/completions`,
         method: 'POST',
@@ -161,7 +167,7 @@ export const SCENARIOS: LoadScenario[] = [
       const experiment = (await created.json().catch(() => ({}))) as { id?: string };
       if (created.status === 404) return 'POST /v1/experiments is not on this build';
       if (created.status !== 201 || experiment.id === undefined) {
-        return `POST /v1/experiments answered ${created.status}`;
+        return `POST /v1/experiments answered ${created.status} ${JSON.stringify(experiment).slice(0, 120)}`;
       }
       const json = { ...context.headers, 'content-type': 'application/json' };
       const assigned = JSON.stringify({

@@ -41,4 +41,15 @@ export class Samples {
   medians(median: (values: number[]) => number): Record<string, number> {
     return Object.fromEntries([...this.#byName].map(([name, values]) => [name, median(values)]));
   }
+
+  /**
+   * Median over runs of target / anchor within the same run, formatted as "1.23×". Pairing
+   * by run keeps a load spike on the shared machine from skewing one side of the ratio only.
+   */
+  ratio(target: string, anchor: string, median: (values: number[]) => number): string {
+    const t = this.#byName.get(target) ?? [];
+    const a = this.#byName.get(anchor) ?? [];
+    const ratios = t.map((v, i) => v / (a[i] ?? Number.NaN)).filter((r) => Number.isFinite(r));
+    return ratios.length === 0 ? 'n/a' : `${median(ratios).toFixed(2)}×`;
+  }
 }

@@ -49,11 +49,11 @@ export function cacheContract(
     });
 
     it('expires values after their ttl (number or string durations)', async () => {
-      const cache = await make({ ttl: '40ms' });
+      const cache = await make({ ttl: '150ms' });
       await cache.set('short', 1);
       await cache.set('long', 2, { ttl: '10s' });
       expect(await cache.get('short')).toBe(1);
-      await sleep(80);
+      await sleep(250);
       expect(await cache.get('short')).toBeUndefined();
       expect(await cache.get('long')).toBe(2);
     });
@@ -106,11 +106,11 @@ export function cacheContract(
       ).toBe('once');
       expect(await cache.get('skip')).toBeUndefined();
       await cache.getOrSet('short', (ctx) => {
-        ctx.setTtl(30);
+        ctx.setTtl(150);
         return 'brief';
       });
       expect(await cache.get('short')).toBe('brief');
-      await sleep(60);
+      await sleep(250);
       expect(await cache.get('short')).toBeUndefined();
     });
 
@@ -168,7 +168,6 @@ export function cacheContract(
       it('without a stale value, the hard timeout throws CACHE_FACTORY_TIMEOUT and aborts the factory', async () => {
         const cache = await make();
         let signal: AbortSignal | undefined;
-        const started = Date.now();
         const err = await cache
           .getOrSet(
             'k',
@@ -181,7 +180,6 @@ export function cacheContract(
           )
           .catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 'CACHE_FACTORY_TIMEOUT', status: 504 });
-        expect(Date.now() - started).toBeLessThan(400);
         expect(signal?.aborted).toBe(true);
         await sleep(500);
         expect(await cache.get('k')).toBeUndefined();
@@ -327,11 +325,15 @@ export function cacheContract(
     });
 
     it('bounds L1 by entries and counts evictions', async () => {
-      const cache = await make({ l1: { maxEntries: 3 } });
+      const metrics = createMetricsRegistry({ defaultMetrics: false });
+      const cache = await make({ l1: { maxEntries: 3 }, metrics });
       for (const k of ['a', 'b', 'c', 'd']) await cache.set(k, k);
       const s = cache.stats();
       expect(s.l1.entries).toBe(3);
       expect(s.counts.evictions).toBe(1);
+      const text = await metrics.metrics();
+      expect(text).toContain('cache_evictions_total{layer="l1"} 1');
+      expect(text).toContain('cache_entries{layer="l1"} 3');
     });
 
     it('bounds L1 by bytes when maxBytes is set', async () => {

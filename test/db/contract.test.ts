@@ -5,18 +5,22 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/perf/db/index.ts';
 import { createMetricsRegistry } from '../../src/perf/metrics/index.ts';
-import { type Backend, pgliteBackend, postgresBackend } from '../helpers/db.ts';
+import { type Backend, pgliteBackend, postgresBackend, warmPglite } from '../helpers/db.ts';
 import { hasPostgres } from '../helpers/services.ts';
 
 const backends: [string, () => Promise<Backend>][] = [['pglite', async () => pgliteBackend()]];
 if (hasPostgres) backends.push(['postgres', postgresBackend]);
 
-describe.each(backends)('database contract on %s', (_name, makeBackend) => {
+describe.each(backends)('database contract on %s', (name, makeBackend) => {
   let backend: Backend;
   let db: Database;
+
+  beforeAll(async () => {
+    if (name === 'pglite') await warmPglite();
+  }, 180_000);
 
   beforeEach(async () => {
     backend = await makeBackend();
@@ -102,6 +106,23 @@ describe.each(backends)('database contract on %s', (_name, makeBackend) => {
     expect(short.cached).toBe(false);
     await new Promise((r) => setTimeout(r, 80));
     expect((await db.cachedQuery('SELECT count(*) AS n FROM items', [], { ttl: 50 })).cached).toBe(false);
+  });
+
+  it('reads the database every time when the cache is turned off', async () => {
+    const off = await backend.open({ cacheEnabled: false });
+    await off.query('CREATE TABLE uncached (a int)');
+    expect((await off.cachedQuery('SELECT a FROM uncached')).cached).toBe(false);
+    await off.query('INSERT INTO uncached VALUES (1)');
+    expect(await off.cachedQuery('SELECT a FROM uncached')).toMatchObject({
+      cached: false,
+      rows: [{ a: 1 }],
+    });
+  });
+
+  it('rejects a bad search path with a typed error', async () => {
+    await expect(backend.open({ searchPath: 'x; DROP TABLE items' })).rejects.toMatchObject({
+      code: 'DB_INVALID_OPTION',
+    });
   });
 
   it('refuses to cache writes', async () => {
@@ -201,6 +222,7 @@ describe.each(backends)('database contract on %s', (_name, makeBackend) => {
     expect(text).toMatch(/database_query_duration_seconds_count\{operation="select",cached="false"\} 1/);
     expect(text).toMatch(/database_query_duration_seconds_count\{operation="select",cached="true"\} 1/);
     expect(text).toMatch(/database_pool_connections\{state="idle"\}/);
+    expect(text).toMatch(/database_pool_wait_seconds_count \d+/);
   });
 
   it('logs a slow statement once, normalised, with its plan and never its parameter values', async () => {

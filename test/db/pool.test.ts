@@ -41,6 +41,15 @@ describe.runIf(hasPostgres)('PostgreSQL pool', () => {
     expect(slowWaits).toBeGreaterThanOrEqual(1);
   });
 
+  it('suggests a bigger pool when a slow statement waited in the queue', async () => {
+    const db = await backend.open({ poolSize: 1, maxOverflow: 0, slowQueryMs: 150 });
+    await db.query('SELECT 1');
+    await Promise.all([db.query('SELECT pg_sleep(0.3)'), db.query('SELECT now() AS queued_one')]);
+    await db.settled();
+    const report = db.slowQueries().find((r) => r.statement === 'SELECT now() AS queued_one');
+    expect(report?.suggestions).toContainEqual(expect.objectContaining({ kind: 'pool' }));
+  });
+
   it('replaces connections older than the recycle age', async () => {
     const db = await backend.open({ poolSize: 1, maxOverflow: 0, poolRecycleMs: 1000 });
     const pid = async () => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;

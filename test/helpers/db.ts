@@ -18,6 +18,12 @@ export interface Backend {
 
 let shared: Promise<PGlite> | undefined;
 
+/** Starts the shared PGlite (seconds of CPU on a busy machine): call from a beforeAll with a long timeout. */
+export async function warmPglite(): Promise<void> {
+  shared ??= PGlite.create();
+  await shared;
+}
+
 /**
  * In-memory PGlite. Starting PGlite costs seconds of CPU, so a test file shares one instance and
  * `cleanup` empties it (drops and recreates the public schema).

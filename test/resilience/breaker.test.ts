@@ -251,7 +251,6 @@ describe('timeouts and bulkhead', () => {
     expect(err).toBeInstanceOf(UpstreamTimeoutError);
     expect(err.code).toBe('UPSTREAM_TIMEOUT');
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
-    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('retries a timed-out attempt and serves the next one', async () => {

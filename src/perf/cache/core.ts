@@ -60,7 +60,9 @@ export class CacheCore {
     this.keys = new Keys(o.name);
     this.l1 = createL1(o.maxEntries, o.maxBytes, o.sizeOf ?? defaultSizeOf, this.counts);
     this.tags = new TagState(clock());
-    this.events = new Events((err) => this.o.logger?.warn({ err }, 'cache event listener threw'));
+    this.events = new Events((err) =>
+      this.o.logger?.warn({ err: { message: (err as Error)?.message } }, 'cache event listener threw'),
+    );
     this.#warmers = new Warmers((name, err) => {
       this.o.logger?.warn({ err: { message: err.message }, warmer: name }, 'cache warmer failed');
       this.events.emit('error', { source: 'warmer', error: err });
@@ -78,8 +80,8 @@ export class CacheCore {
         tags: this.tags,
         counts: this.counts,
         metrics: this.#metrics,
-        alive: (e) => this.state(e, Date.now()) !== GONE,
-        fresh: (e) => this.state(e, Date.now()) === FRESH,
+        alive: (e) => this.state(e, readNow()) !== GONE,
+        fresh: (e) => this.state(e, readNow()) === FRESH,
         onError: (source, error) => this.events.emit('error', { source, error }),
         onTags: () => this.#boundTags(),
         onResubscribed: () => {
@@ -131,7 +133,7 @@ export class CacheCore {
     this.#open();
     checkKey(key);
     if (e !== undefined) {
-      const s = this.state(e, Date.now());
+      const s = this.state(e, readNow());
       if (s === FRESH) {
         this.hit(full);
         return e.value;
@@ -141,7 +143,7 @@ export class CacheCore {
     this.#miss(full);
     if (this.#remote === undefined) return undefined;
     const remote = await this.#remote.read(full);
-    if (remote && this.state(remote, Date.now()) === FRESH) {
+    if (remote && this.state(remote, readNow()) === FRESH) {
       if (this.events.hot) this.hitEvent(full, 'l2');
       return remote.value;
     }
@@ -163,7 +165,7 @@ export class CacheCore {
     }
     let stale: Entry | undefined;
     if (e !== undefined) {
-      const s = this.state(e, Date.now());
+      const s = this.state(e, readNow());
       if (s === FRESH) {
         this.hit(full);
         return e.value;
@@ -177,7 +179,7 @@ export class CacheCore {
     if (run === undefined && this.#remote !== undefined) {
       const remote = await this.#remote.read(full);
       if (remote) {
-        const s = this.state(remote, Date.now());
+        const s = this.state(remote, readNow());
         if (s === FRESH) {
           if (this.events.hot) this.hitEvent(full, 'l2');
           return remote.value;
@@ -261,7 +263,7 @@ export class CacheCore {
    */
   #afterFailure(full: string, err: unknown): void {
     const e = this.l1.peek(full);
-    if (e === undefined || this.state(e, Date.now()) !== STALE) return;
+    if (e === undefined || this.state(e, readNow()) !== STALE) return;
     const error = err instanceof Error ? err : new Error(String(err));
     this.o.logger?.warn(
       {

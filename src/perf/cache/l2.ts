@@ -140,21 +140,21 @@ export class RedisTier {
 
   /** Writes an entry with Redis expiry at its staleUntil. Resolves false when skipped or failed. */
   set(key: string, entry: Entry): Promise<boolean> {
-    if (!this.breaker.allow()) {
-      this.#counts[BREAKER_SKIP]!++;
-      return Promise.resolve(false);
-    }
+    // Encoded before asking the breaker: an unencodable value must not use up its probe.
     let value: Buffer;
     try {
       value = encodeEntry(entry, this.#o.codec);
     } catch (err) {
-      // A value msgpack cannot encode (a function, a cyclic structure) stays in L1 only.
-      this.breaker.success();
+      // A value msgpack cannot encode (a cyclic structure, say) stays in L1 only.
       this.#counts[L2_SET_ERROR]!++;
       this.#o.logger?.warn(
         { err: { message: (err as Error).message } },
         'cache value cannot be encoded for L2; kept in memory only',
       );
+      return Promise.resolve(false);
+    }
+    if (!this.breaker.allow()) {
+      this.#counts[BREAKER_SKIP]!++;
       return Promise.resolve(false);
     }
     const px = Math.max(1, Math.ceil(entry.staleUntil - Date.now()));

@@ -18,6 +18,7 @@ interface Sink {
   operations: Counter<'layer' | 'op' | 'result'>;
   l2Seconds: Histogram<'op'>;
   totals: Float64Array;
+  evictions: Counter<'layer'>;
 }
 
 const sinks = new WeakMap<MetricsRegistry, Sink>();
@@ -28,8 +29,8 @@ const L2_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 function sinkFor(metrics: MetricsRegistry): Sink {
   const existing = sinks.get(metrics);
   if (existing !== undefined) return existing;
-  // Gauges first: their collect hooks flush the counters, and the registry collects in
-  // registration order, so the counter is read after the flush of the same scrape.
+  // Gauges first: the registry starts collecting in registration order, and the first gauge's
+  // hook copies every source's counts synchronously, before the counters are read.
   const entries = metrics.gauge<'layer'>({
     name: 'cache_entries',
     help: 'Entries held in the cache tier of this process',
@@ -60,12 +61,12 @@ function sinkFor(metrics: MetricsRegistry): Sink {
       buckets: L2_BUCKETS,
     }),
     totals: new Float64Array(SLOTS.length),
+    evictions: metrics.counter<'layer'>({
+      name: 'cache_evictions_total',
+      help: 'Entries evicted from L1 to respect its bounds',
+      labelNames: ['layer'],
+    }),
   };
-  metrics.counter<'layer'>({
-    name: 'cache_evictions_total',
-    help: 'Entries evicted from L1 to respect its bounds',
-    labelNames: ['layer'],
-  });
   metrics.onCollect(entries as Gauge<string>, () => {
     let n = 0;
     let b = 0;
@@ -101,6 +102,7 @@ function flush(sink: Sink, s: { source: MetricsSource; flushed: Float64Array }):
     if (delta === 0) continue;
     const [layer, op, result] = SLOTS[i]!;
     sink.operations.inc({ layer, op, result }, delta);
+    if (i === L1_EVICT) sink.evictions.inc({ layer: 'l1' }, delta);
     sink.totals[i]! += delta;
     s.flushed[i] = counts[i]!;
   }
@@ -117,12 +119,6 @@ export function attachMetrics(metrics: MetricsRegistry | undefined, source: Metr
   const sink = sinkFor(metrics);
   const entry = { source, flushed: new Float64Array(source.counts.length) };
   sink.sources.add(entry);
-  const evictions = metrics.counter<'layer'>({
-    name: 'cache_evictions_total',
-    help: '',
-    labelNames: ['layer'],
-  });
-  let evicted = 0;
   const children = {
     get: sink.l2Seconds.labels('get'),
     set: sink.l2Seconds.labels('set'),
@@ -132,24 +128,13 @@ export function attachMetrics(metrics: MetricsRegistry | undefined, source: Metr
     lock: sink.l2Seconds.labels('lock'),
     publish: sink.l2Seconds.labels('publish'),
   };
-  const syncEvictions = () => {
-    const now = source.counts[L1_EVICT]!;
-    if (now > evicted) evictions.inc({ layer: 'l1' }, now - evicted);
-    evicted = now;
-  };
-  const off = metrics.onCollect(
-    metrics.gauge({ name: 'cache_entries', help: '', labelNames: ['layer'] }) as Gauge<string>,
-    syncEvictions,
-  );
   return {
     l2(op, seconds) {
       children[op].observe(seconds);
     },
     close() {
       flush(sink, entry);
-      syncEvictions();
       sink.sources.delete(entry);
-      off();
     },
   };
 }

@@ -134,7 +134,12 @@ export function createAnalyzer(o: AnalyzerOptions): Analyzer {
         });
       }
     }
-    if (rows >= o.largeResultRows && !info.hasLimit && (plan === undefined || !hasLimitNode(plan))) {
+    if (
+      info.operation === 'select' &&
+      rows >= o.largeResultRows &&
+      !info.hasLimit &&
+      (plan === undefined || !hasLimitNode(plan))
+    ) {
       suggestions.push({
         kind: 'limit',
         rows,

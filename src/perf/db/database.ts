@@ -2,17 +2,10 @@
  * The database layer: one interface over a PostgreSQL pool or embedded PGlite, with statement
  * timing and analysis, migrations, and a query-result cache invalidated by table after commit.
  */
-import type { PGlite } from '@electric-sql/pglite';
-import type { MetricsRegistry } from '../metrics/index.ts';
+import { type Analyzer, createAnalyzer, type Logger } from './analyzer.ts';
+import type { Driver, RawResult, Session } from './driver.ts';
 import {
-  type Analyzer,
-  createAnalyzer,
-  type Logger,
-  type SlowQueryReport,
-  type StatementStats,
-} from './analyzer.ts';
-import type { Driver, PoolStats, RawResult, Session } from './driver.ts';
-import {
+  DbInvalidOptionError,
   DbMigrationError,
   DbNotCacheableError,
   DbPoolTimeoutError,
@@ -26,115 +19,13 @@ import { createPgDriver } from './pg-driver.ts';
 import { createPgliteDriver } from './pglite-driver.ts';
 import type { PlanNode } from './plan.ts';
 import { registerPoolMetrics } from './pool-metrics.ts';
-import {
-  type CachedQueryOptions,
-  createLocalStore,
-  QueryCache,
-  type QueryCacheCounters,
-  type QueryCacheStore,
-} from './query-cache.ts';
+import { type CachedQueryOptions, createLocalStore, QueryCache } from './query-cache.ts';
 import { analyzeStatement, loadParser, type StatementInfo } from './sql.ts';
-
-export interface DatabaseOptions {
-  /** PostgreSQL URL; unset: embedded PGlite under `dataDir`. */
-  url?: string | undefined;
-  /** PGlite directory (the database goes in `<dataDir>/pglite`), or ':memory:'. @default ':memory:' */
-  dataDir?: string;
-  /** Connections kept open. @default 20 */
-  poolSize?: number;
-  /** Extra connections opened under load. @default 30 */
-  maxOverflow?: number;
-  /** Wait for a connection before DB_POOL_TIMEOUT, ms. @default 30000 */
-  poolTimeoutMs?: number;
-  /** Maximum connection lifetime, ms. @default 3600000 */
-  poolRecycleMs?: number;
-  /** How long an overflow connection may sit idle before it is closed, ms. @default 10000 */
-  overflowIdleMs?: number;
-  /** Apply the `NNNN_name.sql` files of this directory when the database opens. */
-  migrationsDir?: string;
-  /**
-   * Open PGlite (and run the migrations) on first use instead of now: start-up stays fast for
-   * processes that may never query. Errors then surface on the first query. @default false
-   */
-  lazy?: boolean;
-  /** search_path for every PostgreSQL connection (tests use a schema each). @default server default */
-  searchPath?: string;
-  /** Interval of the background health check, ms; 0 turns it off. @default 30000 */
-  healthCheckIntervalMs?: number;
-  /** Statements slower than this (ms, pool wait included) are explained and logged. @default 100 */
-  slowQueryMs?: number;
-  /** A filtered sequential scan on a table with at least this many rows gets an index suggestion. @default 10000 */
-  largeTableRows?: number;
-  /** A result with at least this many rows and no LIMIT gets a pagination suggestion. @default 1000 */
-  largeResultRows?: number;
-  /** Where cached results live (the tiered cache). @default an in-process LRU of 1000 results */
-  cache?: QueryCacheStore;
-  /** Default cachedQuery TTL, ms. @default 60000 */
-  cacheTtlMs?: number;
-  /** An existing PGlite to use instead of opening one (it is not closed by close()). */
-  pglite?: PGlite;
-  metrics?: MetricsRegistry;
-  logger?: Logger;
-  /** Called with every statement's duration in ms and whether the query cache answered it. */
-  onQuery?: (ms: number, cached: boolean) => void;
-}
-
-export interface QueryResult<R = Record<string, unknown>> {
-  rows: R[];
-  rowCount: number;
-  command: string;
-}
-
-export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
-}
-
-export interface HealthState {
-  ok: boolean;
-  checkedAt: string | undefined;
-  latencyMs: number | undefined;
-  error: string | undefined;
-}
-
-export interface DatabaseStats {
-  backend: 'postgres' | 'pglite';
-  pool: PoolStats;
-  cache: QueryCacheCounters;
-  health: HealthState;
-}
-
-export interface Database extends Queryable {
-  readonly kind: 'postgres' | 'pglite';
-  /** Runs `fn` in one transaction; the tables it wrote are invalidated after COMMIT, never on rollback. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** A read whose result is cached, tagged with the tables it reads (plus `options.tags`). */
-  cachedQuery<R = Record<string, unknown>>(
-    sql: string,
-    params?: readonly unknown[],
-    options?: CachedQueryOptions,
-  ): Promise<QueryResult<R> & { cached: boolean }>;
-  /** Drops cached results tagged with any of `tags` (for data changed outside this layer). */
-  invalidateTags(tags: string[]): Promise<void>;
-  /** Applies pending `NNNN_name.sql` files from `dir` (a missing dir is no migrations). */
-  migrate(dir: string): Promise<MigrationReport>;
-  /** SELECT 1 through the pool (readiness). */
-  ping(): Promise<void>;
-  stats(): DatabaseStats;
-  /** Statements by p95, slowest first. */
-  worstStatements(limit?: number): StatementStats[];
-  /** Slow statements explained so far, with suggestions. */
-  slowQueries(): SlowQueryReport[];
-  /** Explains a statement now and returns the suggestions the slow-query log would give. */
-  analyze(sql: string, params?: readonly unknown[]): Promise<SlowQueryReport>;
-  /** Top statements from pg_stat_statements, or undefined when the extension is not installed. */
-  serverStatements(limit?: number): Promise<Record<string, unknown>[] | undefined>;
-  /** Waits for background work (EXPLAINs of slow statements) to finish. */
-  settled(): Promise<void>;
-  close(): Promise<void>;
-}
+import type { Database, DatabaseOptions, HealthState, Queryable, QueryResult } from './types.ts';
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
   await loadParser();
+  const searchPath = checkSearchPath(options.searchPath);
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
@@ -151,7 +42,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       timeoutMs,
       recycleMs: options.poolRecycleMs ?? 3_600_000,
       overflowIdleMs: options.overflowIdleMs ?? 10_000,
-      searchPath: checkSearchPath(options.searchPath),
+      searchPath,
       applicationName: 'versus',
       onError: (err) =>
         options.logger?.warn({ err: { message: err.message } }, 'idle database connection failed'),
@@ -213,7 +104,7 @@ function logMigrations(report: MigrationReport, logger: Logger | undefined): voi
 
 function checkSearchPath(path: string | undefined): string | undefined {
   if (path !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]*(,\s*[A-Za-z_][A-Za-z0-9_$]*)*$/.test(path)) {
-    throw new Error(
+    throw new DbInvalidOptionError(
       `searchPath ${JSON.stringify(path)} is not valid: expected schema names separated by commas`,
     );
   }
@@ -235,6 +126,10 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     }
   }
 
+  const poolWait = options.metrics?.histogram({
+    name: 'database_pool_wait_seconds',
+    help: 'Time statements and transactions waited for a database connection (opening one included).',
+  });
   const analyzer: Analyzer = createAnalyzer({
     slowMs: options.slowQueryMs ?? 100,
     largeTableRows: options.largeTableRows ?? 10_000,
@@ -303,7 +198,11 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     checkInput(sql, params);
     const info = analyzeStatement(sql);
     const started = performance.now();
-    const { session, waitedMs } = await driver.acquire();
+    const acquired = await driver.acquire();
+    poolWait?.observe(acquired.waitedMs / 1000);
+    const { session } = acquired;
+    // Only a wait in the queue says the pool is too small; opening a connection is not that.
+    const waitedMs = acquired.queued ? acquired.waitedMs : 0;
     let result: RawResult;
     let broken = false;
     try {
@@ -331,7 +230,10 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
   }
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const { session, waitedMs } = await driver.acquire();
+    const acquired = await driver.acquire();
+    poolWait?.observe(acquired.waitedMs / 1000);
+    const { session } = acquired;
+    const waitedMs = acquired.queued ? acquired.waitedMs : 0;
     const written = new Set<string>();
     let all = false;
     let broken = false;
@@ -424,6 +326,7 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
         );
       }
       const started = performance.now();
+      if (options.cacheEnabled === false) return { ...(await query<R>(sql, params)), cached: false };
       const { result, hit } = await cache.get(sql, params, info.reads, o, () => query(sql, params));
       if (hit)
         analyzer.record(info, performance.now() - started, {

@@ -18,8 +18,10 @@ export interface Session {
 
 export interface Acquired {
   session: Session;
-  /** Time spent waiting for the connection, in ms. */
+  /** Time spent waiting for the connection, in ms (opening a new one included). */
   waitedMs: number;
+  /** Every connection was busy: the caller queued (what the pool-size suggestion looks at). */
+  queued: boolean;
 }
 
 export interface PoolStats {

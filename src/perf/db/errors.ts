@@ -52,6 +52,12 @@ export const DbNotCacheableError = defineError(
   'cachedQuery was given a statement that writes (INSERT, UPDATE, DELETE, DDL) or could not be parsed.',
   'Use query() for writes; cachedQuery only caches plain reads.',
 );
+export const DbInvalidOptionError = defineError(
+  'DB_INVALID_OPTION',
+  500,
+  'A database layer option is invalid (raised when the layer is created); the message names it.',
+  'Correct the named option where createDatabase is called.',
+);
 
 interface PgErrorLike {
   code?: unknown;

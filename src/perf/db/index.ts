@@ -1,16 +1,10 @@
 export type { SlowQueryReport, StatementStats } from './analyzer.ts';
-export {
-  createDatabase,
-  type Database,
-  type DatabaseOptions,
-  type DatabaseStats,
-  type Queryable,
-  type QueryResult,
-} from './database.ts';
+export { createDatabase } from './database.ts';
 export type { PoolStats } from './driver.ts';
 export {
   DbClosedError,
   DbConstraintError,
+  DbInvalidOptionError,
   DbMigrationError,
   DbNotCacheableError,
   DbPoolTimeoutError,
@@ -23,3 +17,10 @@ export { IN_MEMORY } from './pglite-driver.ts';
 export type { Suggestion } from './plan.ts';
 export { type CachedQueryOptions, type QueryCacheStore, tableTag } from './query-cache.ts';
 export { analyzeStatement, analyzeStatementUncached, loadParser, type StatementInfo } from './sql.ts';
+export type {
+  Database,
+  DatabaseOptions,
+  DatabaseStats,
+  Queryable,
+  QueryResult,
+} from './types.ts';

@@ -52,6 +52,8 @@ export function createPgDriver(o: PgDriverOptions): Driver {
   let opened = 0;
   let closed = 0;
   let ending = false;
+  /** Connections handed out or being handed out; pg-pool's own counts lag by a tick. */
+  let held = 0;
   pool.on('connect', () => {
     opened++;
   });
@@ -64,10 +66,13 @@ export function createPgDriver(o: PgDriverOptions): Driver {
   async function acquire(): Promise<Acquired> {
     if (ending) throw new DbClosedError('the database layer is closed');
     const started = performance.now();
+    const queued = held >= o.size + o.maxOverflow;
+    held++;
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
     } catch (err) {
+      held--;
       const waitedMs = performance.now() - started;
       const message = err instanceof Error ? err.message : String(err);
       if (/timeout exceeded when trying to connect/i.test(message)) {
@@ -83,7 +88,7 @@ export function createPgDriver(o: PgDriverOptions): Driver {
     const waitedMs = performance.now() - started;
     acquisitions++;
     waits.record(waitedMs);
-    return { session: session(client), waitedMs };
+    return { session: session(client), waitedMs, queued };
   }
 
   function session(client: pg.PoolClient): Session {
@@ -99,6 +104,7 @@ export function createPgDriver(o: PgDriverOptions): Driver {
       release(broken = false) {
         if (released) return;
         released = true;
+        held--;
         client.release(broken);
       },
     };

@@ -46,12 +46,12 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
   let acquisitions = 0;
   let timeouts = 0;
 
-  function grant(started: number): Acquired {
+  function grant(started: number, queued: boolean): Acquired {
     busy = true;
     acquisitions++;
     const waitedMs = performance.now() - started;
     waits.record(waitedMs);
-    return { session: session(), waitedMs };
+    return { session: session(), waitedMs, queued };
   }
 
   function session(): Session {
@@ -75,7 +75,7 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
           return;
         }
         clearTimeout(next.timer);
-        next.resolve(grant(next.started));
+        next.resolve(grant(next.started, true));
       },
     };
   }
@@ -85,7 +85,7 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
     acquire() {
       if (closing) return Promise.reject(new DbClosedError('the database layer is closed'));
       const started = performance.now();
-      if (!busy) return Promise.resolve(grant(started));
+      if (!busy) return Promise.resolve(grant(started, false));
       return new Promise<Acquired>((resolve, reject) => {
         const waiter: Waiter = {
           resolve,

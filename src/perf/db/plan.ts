@@ -44,7 +44,11 @@ export function filteredSeqScans(root: PlanNode): FilteredScan[] {
   return found;
 }
 
-/** Columns a plan's filter expression reads, in order, found by parsing it as a WHERE clause. */
+/**
+ * Columns a plan's filter expression reads, found by parsing it as a WHERE clause: columns compared
+ * with `=` first (they lead a useful index), then range and other tests; columns only compared with
+ * `<>` are left out (an index does not help them). At most three.
+ */
 export function filterColumns(filter: string): string[] {
   let tree: unknown;
   try {
@@ -52,10 +56,11 @@ export function filterColumns(filter: string): string[] {
   } catch {
     return [];
   }
-  const columns: string[] = [];
-  const visit = (node: unknown) => {
+  const equality: string[] = [];
+  const other: string[] = [];
+  const visit = (node: unknown, op: string | undefined) => {
     if (Array.isArray(node)) {
-      for (const n of node) visit(n);
+      for (const n of node) visit(n, op);
       return;
     }
     if (node === null || typeof node !== 'object') return;
@@ -63,15 +68,23 @@ export function filterColumns(filter: string): string[] {
       if (key === 'ColumnRef') {
         const fields = (value as { fields: { String?: { sval: string } }[] }).fields;
         const name = fields.at(-1)?.String?.sval;
-        if (name !== undefined && !columns.includes(name)) columns.push(name);
+        if (name === undefined || op === '<>' || op === '!=') continue;
+        (op === '=' ? equality : other).push(name);
         continue;
       }
       // A subquery's columns belong to another scan.
       if (key === 'SubLink') continue;
-      visit(value);
+      if (key === 'A_Expr') {
+        const expr = value as { name?: { String?: { sval: string } }[] };
+        visit(value, expr.name?.[0]?.String?.sval);
+        continue;
+      }
+      visit(value, op);
     }
   };
-  visit(tree);
+  visit(tree, undefined);
+  const columns: string[] = [];
+  for (const c of [...equality, ...other]) if (!columns.includes(c)) columns.push(c);
   return columns.slice(0, 3);
 }
 

@@ -7,7 +7,9 @@
  * Identical cacheable requests in flight share one upstream call.
  */
 import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { CompletionParams, FinishReason, Usage } from '../providers/index.ts';
+import type { RouteDecision } from './hooks.ts';
 
 /** What the cache stores: enough to answer as JSON or to replay as a stream. */
 export interface CachedCompletion {
@@ -31,6 +33,23 @@ export interface CachedCompletion {
 export interface ResponseStore {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown, options: { ttl: number; tags?: string[] }): Promise<unknown>;
+}
+
+export type CacheMode = 'bypass' | 'use' | 'refresh';
+
+/** `x-versus-cache: on|off`, `cache-control: no-store|no-cache`, temperature 0 or the experiment's opt-in. */
+export function cacheModeOf(
+  headers: FastifyRequest['headers'],
+  params: CompletionParams,
+  decision: RouteDecision | undefined,
+): CacheMode {
+  const optIn = headers['x-versus-cache'];
+  if (optIn === 'off') return 'bypass';
+  const control = headers['cache-control'];
+  if (typeof control === 'string' && control.includes('no-store')) return 'bypass';
+  const deterministic = params.temperature === 0 || decision?.cacheable === true || optIn === 'on';
+  if (!deterministic) return 'bypass';
+  return typeof control === 'string' && control.includes('no-cache') ? 'refresh' : 'use';
 }
 
 export function cacheKey(

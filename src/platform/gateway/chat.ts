@@ -15,17 +15,20 @@ import {
 import type { Catalogue, ChatMessage, CompletionParams, Usage } from '../providers/index.ts';
 import {
   type CachedCompletion,
+  type CacheMode,
   Coalescer,
   cacheKey,
+  cacheModeOf,
   isCachedCompletion,
   LeaderGone,
   type ResponseStore,
 } from './cache.ts';
+import { ClientGone, ClientWatch } from './client-watch.ts';
 import { UnknownModelError } from './errors.ts';
-import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
+import type { CompletionRecord, GatewayHooks } from './hooks.ts';
 import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
 import { ChunkWriter } from './sse.ts';
-import { UpstreamCaller } from './upstream.ts';
+import { type CallInput, UpstreamCaller } from './upstream.ts';
 
 export interface ChatHandlerOptions {
   catalogue: Catalogue;
@@ -40,8 +43,6 @@ export interface ChatHandlerOptions {
   bodies?: PrecompressedBodies | undefined;
 }
 
-type CacheMode = 'bypass' | 'use' | 'refresh';
-
 const PARAM_KEYS = [
   'temperature',
   'top_p',
@@ -51,8 +52,6 @@ const PARAM_KEYS = [
   'frequency_penalty',
   'seed',
 ] as const;
-
-class ClientGone extends Error {}
 
 interface Call {
   request: FastifyRequest;
@@ -65,8 +64,18 @@ interface Call {
   key: string | undefined;
   mode: CacheMode;
   ttlMs: number;
-  signal: AbortSignal;
+  watch: ClientWatch;
   timing: { upstreamMs: number };
+}
+
+function upstreamInput(call: Call): CallInput {
+  return {
+    chain: call.chain,
+    messages: call.messages,
+    params: call.params,
+    signal: call.watch.signal,
+    timing: call.timing,
+  };
 }
 
 function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | undefined): CompletionParams {
@@ -79,20 +88,6 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
     params.max_tokens = body.max_completion_tokens;
   }
   return params as CompletionParams;
-}
-
-function cacheModeOf(
-  headers: FastifyRequest['headers'],
-  params: CompletionParams,
-  decision: RouteDecision | undefined,
-): CacheMode {
-  const optIn = headers['x-versus-cache'];
-  if (optIn === 'off') return 'bypass';
-  const control = headers['cache-control'];
-  if (typeof control === 'string' && control.includes('no-store')) return 'bypass';
-  const deterministic = params.temperature === 0 || decision?.cacheable === true || optIn === 'on';
-  if (!deterministic) return 'bypass';
-  return typeof control === 'string' && control.includes('no-cache') ? 'refresh' : 'use';
 }
 
 function overhead(reply: FastifyReply, timing: { upstreamMs: number }): string {
@@ -179,7 +174,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     } else {
       const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
       try {
-        const r = await caller.complete(call);
+        const r = await caller.complete(upstreamInput(call));
         const value: CachedCompletion = {
           id: `chatcmpl-${call.request.id}`,
           model: r.model,
@@ -198,7 +193,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (r.fallbackFrom === undefined) remember(call, value);
         served = { value, hit: false };
       } catch (err) {
-        lead?.reject(call.signal.aborted ? new LeaderGone() : err);
+        lead?.reject(call.watch.aborted ? new LeaderGone() : err);
         throw err;
       }
     }
@@ -252,7 +247,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
     let writer: ChunkWriter | undefined;
     try {
-      const r = await caller.stream(call);
+      const r = await caller.stream(upstreamInput(call));
       noteServed(call, r.model, r.fallbackFrom);
       writer = openStream(call, call.key === undefined ? 'BYPASS' : 'MISS', r.model);
       writer.role();
@@ -268,7 +263,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         if (delta.finishReason !== undefined) finish = delta.finishReason;
         if (delta.usage !== undefined) usage = delta.usage;
       }
-      if (call.signal.aborted) throw call.signal.reason;
+      if (call.watch.aborted) throw call.watch.signal.reason;
       usage ??= { prompt_tokens: 0, completion_tokens: deltas.length, total_tokens: deltas.length };
       writer.finish(finish ?? 'stop');
       if (includeUsage) writer.usage(usage);
@@ -291,8 +286,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
       );
       if (r.fallbackFrom === undefined) remember(call, value);
     } catch (err) {
-      lead?.reject(call.signal.aborted ? new LeaderGone() : err);
-      if (writer === undefined || call.signal.aborted) throw call.signal.aborted ? new ClientGone() : err;
+      lead?.reject(call.watch.aborted ? new LeaderGone() : err);
+      if (writer === undefined || call.watch.aborted) throw call.watch.aborted ? new ClientGone() : err;
       // The stream already started: the error goes into it, then the stream ends.
       const appError = toAppError(err, call.request.id);
       call.request.log.warn(
@@ -331,11 +326,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       stream: body.stream === true,
     };
     const timing = { upstreamMs: 0 };
-    const controller = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) controller.abort(new ClientGone('the client closed the connection'));
-    };
-    reply.raw.on('close', onClose);
+    const watch = new ClientWatch(reply);
     try {
       const decision = hooks?.route
         ? await hooks.route({
@@ -379,13 +370,13 @@ export function createChatHandler(options: ChatHandlerOptions) {
         key: mode === 'bypass' ? undefined : cacheKey(request.principal.id, model, messages, params),
         mode,
         ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
-        signal: controller.signal,
+        watch,
         timing,
       };
       if (record.stream) await replyStream(call);
       else await replyJson(call);
     } catch (err) {
-      if (err instanceof ClientGone || controller.signal.aborted) {
+      if (err instanceof ClientGone || watch.aborted) {
         record.status = 499;
         record.errorCode = 'CLIENT_CLOSED';
       } else {
@@ -401,7 +392,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
         }
       }
     } finally {
-      reply.raw.off('close', onClose);
+      watch.dispose();
       record.latencyMs = reply.elapsedTime;
       recordSafely(request, record);
     }

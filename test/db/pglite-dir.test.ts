@@ -1,0 +1,25 @@
+/** PGlite on disk: the database lives in <dataDir>/pglite and survives a restart. */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { createDatabase } from '../../src/perf/db/index.ts';
+
+it('keeps data under DATA_DIR/pglite across close and reopen', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'versus-pglite-'));
+  try {
+    const first = await createDatabase({ dataDir: dir, healthCheckIntervalMs: 0 });
+    await first.query('CREATE TABLE kept (v text)');
+    await first.query('INSERT INTO kept VALUES ($1)', ['still here']);
+    await first.close();
+    expect(await readdir(dir)).toEqual(['pglite']);
+    const second = await createDatabase({ dataDir: dir, healthCheckIntervalMs: 0 });
+    try {
+      expect((await second.query('SELECT v FROM kept')).rows).toEqual([{ v: 'still here' }]);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 180_000);
