@@ -116,7 +116,7 @@ describe('admin performance routes', () => {
     const db = health.checks.find((c: { name: string }) => c.name === 'db_query_p95');
     expect(db.status).toBe('ok');
     expect(db.value).toBeGreaterThan(0);
-    expect(db.detail).toMatch(/p95 of 2\d queries/);
+    expect(db.detail).toMatch(/p95 of 2\d statements/);
     const report = (await app!.inject({ method: 'GET', url: '/admin/performance', headers: admin })).json();
     expect(report.database.queries.count).toBeGreaterThanOrEqual(25);
     expect(report.pools).toContainEqual(expect.objectContaining({ name: 'database', kind: 'database' }));
