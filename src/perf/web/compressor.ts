@@ -120,11 +120,12 @@ export function createCompressor(metrics?: MetricsRegistry): Compressor {
     counter?.inc({ encoding, mode });
   };
   // Large dynamic bodies (the thread-pool path) reuse zlib contexts instead of creating one per
-  // response: 1.1-2.2x the one-shot rate at ~50 KiB in docs/performance.md (pool scenario).
-  // Brotli has no reusable stream context in Node, and cached-mode bodies are compressed once.
+  // response (the pool table in docs/performance.md). Not for zstd below level 3: its context is
+  // cheap to make, and the one-shot call measured faster there in 3 of 4 runs. Brotli has no
+  // reusable stream context in Node; cached-mode bodies are compressed once anyway.
   const pools = new Map<string, CompressorPool>();
   const pooled = (encoding: Encoding, level: number): CompressorPool | undefined => {
-    if (encoding === 'br') return undefined;
+    if (encoding === 'br' || (encoding === 'zstd' && level < 3)) return undefined;
     const key = `${encoding}-${level}`;
     let pool = pools.get(key);
     if (pool === undefined) {
