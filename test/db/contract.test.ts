@@ -271,6 +271,15 @@ describe.each(backends)('database contract on %s', (name, makeBackend) => {
     expect(small.suggestions).toEqual([]);
   });
 
+  it('reads pg_stat_statements only where the extension is installed', async () => {
+    const installed =
+      db.kind === 'postgres' &&
+      (await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'`)).rowCount > 0;
+    const top = await db.serverStatements(5);
+    if (installed) expect(Array.isArray(top)).toBe(true);
+    else expect(top).toBeUndefined();
+  });
+
   it('suggests a LIMIT for a large result without one', async () => {
     const report = await db.analyze('SELECT g FROM generate_series(1, 5000) g');
     expect(report.suggestions).toEqual([]);

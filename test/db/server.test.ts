@@ -20,7 +20,23 @@ describe('database in the server', () => {
       await app.close();
     }
     await expect(app.versus.db.query('SELECT 1')).rejects.toMatchObject({ code: 'DB_CLOSED' });
-  });
+  }, 120_000);
+
+  it('feeds the performance monitor: statement timings, pool figures and the slowest statements', async () => {
+    const { app } = await testApp();
+    try {
+      await app.ready();
+      const db = app.versus.db;
+      await db.query('CREATE TABLE watched (a int)');
+      await db.query('SELECT a FROM watched WHERE a = $1', [1]);
+      const snapshot = await app.versus.performance!.evaluate();
+      expect(snapshot.db?.count).toBeGreaterThanOrEqual(2);
+      expect(snapshot.dbPool).toMatchObject({ size: 1, max: 1 });
+      expect(snapshot.slowQueries.map((q) => q.statement)).toContain('SELECT a FROM watched WHERE a = $1');
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
 
   it.runIf(hasPostgres)('with DATABASE_URL readiness goes through the pool', async () => {
     const schema = uniqueName('t_dbsrv').toLowerCase();

@@ -164,6 +164,7 @@ describe('POST /v1/chat/completions', () => {
     expect(text).toMatch(/upstream_connections_open\{upstream="mock"\} [1-9]/);
     expect(text).toContain('upstream_requests_in_flight{upstream="mock"} 0');
     expect(text).toMatch(/upstream_requests_queued\{upstream="mock"\} 0/);
+    expect(text).toMatch(/gateway_overhead_seconds_count\{served="upstream"\} [1-9]/);
     expect(text).toMatch(
       /http_request_duration_seconds_count\{method="POST",route="\/v1\/chat\/completions",status="200"\} [1-9]/,
     );

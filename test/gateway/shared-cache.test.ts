@@ -3,6 +3,8 @@
  * Entries live 5 s (RESPONSE_CACHE_TTL_S) and every key hashes a model name unique to this run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKey } from '../../src/platform/gateway/cache.ts';
+import { waitFor } from '../helpers/http.ts';
 import { hasRedis, REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { calls, type Gateway, startGateway } from './harness.ts';
 
@@ -28,8 +30,10 @@ describe.skipIf(!hasRedis)('response cache across instances (Redis L2)', () => {
     const first = await one.post(body);
     expect(first.headers.get('x-cache')).toBe('MISS');
     const original = (await first.json()) as { choices: { message: { content: string } }[] };
-    // The L2 write completes just after the reply; give it a moment (a miss here would call the mock).
-    await new Promise((r) => setTimeout(r, 1000));
+    // The L2 write completes after the reply: wait until the other instance's cache sees the entry
+    // (reading it through the cache, not the route, so a miss never calls the mock).
+    const key = cacheKey('anonymous', body.model, body.messages, { temperature: 0 });
+    await waitFor(() => two.app.versus.cache.namespace('gateway').get(key), 10_000);
     const hit = await two.post(body);
     expect(hit.headers.get('x-cache')).toBe('HIT');
     expect(calls(two, `mock/${name}`)).toBe(0);

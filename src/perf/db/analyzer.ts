@@ -30,8 +30,6 @@ export interface AnalyzerOptions {
   explain: (sql: string, params: readonly unknown[]) => Promise<PlanNode | undefined>;
   /** Estimated rows in a table (pg_class), or undefined when unknown. */
   tableRows: (schema: string | undefined, table: string) => Promise<number | undefined>;
-  /** Called with every statement's duration (the performance monitor's windowed p95). */
-  onQuery?: ((ms: number, cached: boolean) => void) | undefined;
 }
 
 export interface StatementStats {
@@ -207,7 +205,6 @@ export function createAnalyzer(o: AnalyzerOptions): Analyzer {
   return {
     record(info, ms, r) {
       histogram?.observe({ operation: info.operation, cached: r.cached ? 'true' : 'false' }, ms / 1000);
-      o.onQuery?.(ms, r.cached);
       if (r.cached) return;
       let e = entries.get(info.fingerprint);
       if (e === undefined) {

@@ -136,7 +136,6 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
     largeResultRows: options.largeResultRows ?? 1000,
     metrics: options.metrics,
     logger: options.logger,
-    onQuery: options.onQuery,
     async explain(sql, params) {
       const r = await internal(`EXPLAIN (FORMAT JSON, VERBOSE) ${sql}`, params);
       const raw = r.rows[0]?.['QUERY PLAN'];
@@ -168,15 +167,12 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
   ): Promise<RawResult> {
     try {
       const result = await session.query(sql, params);
-      analyzer.record(info, performance.now() - started, {
-        cached: false,
-        rows: result.rowCount,
-        waitedMs,
-        sql,
-        params,
-      });
+      const ms = performance.now() - started;
+      analyzer.record(info, ms, { cached: false, rows: result.rowCount, waitedMs, sql, params });
+      options.onQuery?.(ms, false);
       return result;
     } catch (err) {
+      options.onQuery?.(performance.now() - started, true);
       throw toDbError(err, info.normalized);
     }
   }
@@ -328,14 +324,11 @@ function buildDatabase(driver: Driver, options: DatabaseOptions): Database {
       const started = performance.now();
       if (options.cacheEnabled === false) return { ...(await query<R>(sql, params)), cached: false };
       const { result, hit } = await cache.get(sql, params, info.reads, o, () => query(sql, params));
-      if (hit)
-        analyzer.record(info, performance.now() - started, {
-          cached: true,
-          rows: result.rowCount,
-          waitedMs: 0,
-          sql,
-          params,
-        });
+      if (hit) {
+        const ms = performance.now() - started;
+        analyzer.record(info, ms, { cached: true, rows: result.rowCount, waitedMs: 0, sql, params });
+        options.onQuery?.(ms, false);
+      }
       return { ...(result as QueryResult<R>), cached: hit };
     },
     invalidateTags: (tags) => cache.invalidateTags(tags),

@@ -48,8 +48,8 @@ export interface DatabaseOptions {
   pglite?: PGlite;
   metrics?: MetricsRegistry;
   logger?: Logger;
-  /** Called with every statement's duration in ms and whether the query cache answered it. */
-  onQuery?: (ms: number, cached: boolean) => void;
+  /** Called with every statement's duration (cache hits included) and whether it failed. */
+  onQuery?: (ms: number, failed: boolean) => void;
 }
 
 export interface QueryResult<R = Record<string, unknown>> {

@@ -2,7 +2,6 @@ export {
   breakerSource,
   cacheSource,
   createTransitionLog,
-  databaseSource,
   type TransitionLog,
 } from './adapters.ts';
 export { ALERT_RULES, MIN_LOOKUPS, MIN_REQUESTS } from './alert-rules.ts';

@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../perf/errors.ts';
+import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
   type Compression,
@@ -39,6 +40,7 @@ export interface ChatHandlerOptions {
   cacheEnabled: boolean;
   fallbacks: Readonly<Record<string, readonly string[]>>;
   serviceOptions?: ((model: string) => ServiceOptions | undefined) | undefined;
+  metrics?: MetricsRegistry | undefined;
   /** Serialised and compressed cache hits, per cached value. @default a private store */
   bodies?: PrecompressedBodies | undefined;
 }
@@ -90,9 +92,7 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
   return params as CompletionParams;
 }
 
-function overhead(reply: FastifyReply, timing: { upstreamMs: number }): string {
-  return Math.max(0, reply.elapsedTime - timing.upstreamMs).toFixed(3);
-}
+type Served = 'cache' | 'upstream' | 'error';
 
 function completionJson(id: string, c: CachedCompletion): string {
   return JSON.stringify({
@@ -116,6 +116,18 @@ export function createChatHandler(options: ChatHandlerOptions) {
   const coalescer = new Coalescer();
   const store = options.cacheEnabled ? options.cache : undefined;
   const hooks = options.hooks;
+  const overheadSeconds = options.metrics?.histogram({
+    name: 'gateway_overhead_seconds',
+    help: 'Time a chat completion spent in Versus, provider time excluded (the x-gateway-overhead-ms header).',
+    labelNames: ['served'] as const,
+  });
+
+  /** The overhead header value; also observed in gateway_overhead_seconds. */
+  function overhead(reply: FastifyReply, timing: { upstreamMs: number }, served: Served): string {
+    const ms = Math.max(0, reply.elapsedTime - timing.upstreamMs);
+    overheadSeconds?.observe({ served }, ms / 1000);
+    return ms.toFixed(3);
+  }
   const bodies = options.bodies ?? precompressedBodies();
 
   async function cached(call: Call): Promise<CachedCompletion | undefined> {
@@ -199,7 +211,9 @@ export function createChatHandler(options: ChatHandlerOptions) {
     }
     record.promptTokens = served.value.usage.prompt_tokens;
     record.completionTokens = served.value.usage.completion_tokens;
-    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing));
+    reply
+      .header('x-cache', xcache)
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing, served.hit ? 'cache' : 'upstream'));
     if (served.hit) {
       // The same cached object on every L1 hit: serialised once, compressed once per coding.
       const value = served.value;
@@ -217,7 +231,9 @@ export function createChatHandler(options: ChatHandlerOptions) {
 
   function openStream(call: Call, xcache: string, model: string): ChunkWriter {
     const { reply } = call;
-    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing));
+    reply
+      .header('x-cache', xcache)
+      .header('x-gateway-overhead-ms', overhead(reply, call.timing, xcache === 'HIT' ? 'cache' : 'upstream'));
     reply.hijack();
     reply.raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
@@ -387,7 +403,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
           request.log.warn({ code: appError.code, err: { message: appError.message } }, 'completion failed');
         }
         if (!reply.sent) {
-          reply.header('x-gateway-overhead-ms', overhead(reply, timing));
+          reply.header('x-gateway-overhead-ms', overhead(reply, timing, 'error'));
           sendError(reply, appError);
         }
       }

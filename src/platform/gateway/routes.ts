@@ -1,5 +1,6 @@
 /** Registers the gateway's routes: chat completions, the model list, and breaker admin. */
 import type { FastifyInstance } from 'fastify';
+import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import type { Catalogue } from '../providers/index.ts';
 import type { ResponseStore } from './cache.ts';
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   cacheEnabled?: boolean;
   /** Per model, the models tried in order when it is unavailable. */
   fallbacks?: Readonly<Record<string, readonly string[]>>;
+  /** Registry for gateway_overhead_seconds. @default none */
+  metrics?: MetricsRegistry;
   /** Resilience settings per model, over the defaults. */
   serviceOptions?: (model: string) => ServiceOptions | undefined;
 }
@@ -32,6 +35,7 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     cacheEnabled: options.cacheEnabled ?? true,
     fallbacks: options.fallbacks ?? {},
     serviceOptions: options.serviceOptions,
+    metrics: options.metrics,
   });
   app.post('/v1/chat/completions', handler);
 
