@@ -72,6 +72,12 @@ async function serve(config: Config): Promise<void> {
       onError: (err) => app.log.error({ err }, 'metrics scrape failed'),
     });
   }
+  // Open the embedded database now, in the background: the first request should not pay for it.
+  app.versus.db
+    .ping()
+    .catch((err: Error) =>
+      app.log.error({ err: { message: err.message } }, 'the database could not be opened'),
+    );
   if (!cluster.isWorker) {
     process.stdout.write(banner(config, address, app.versus.parts, metricsServer?.port));
   } else if (cluster.worker?.id === 1) {

@@ -276,8 +276,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     poolTimeoutMs: d.poolTimeoutMs,
     poolRecycleMs: d.poolRecycleMs,
     migrationsDir: MIGRATIONS_DIR,
-    // In-memory PGlite (tests) opens on first use: most test apps never query it.
-    lazy: d.url === undefined && d.dataDir === IN_MEMORY,
+    // Embedded PGlite takes seconds of CPU to start: it opens on first use (main.ts starts it in
+    // the background right after listening), so liveness answers at once and readiness reports
+    // the database until it is open. Most test apps never query it at all.
+    lazy: d.url === undefined,
     cache: cache.namespace('db'),
     cacheEnabled: config.monitoring.performanceOptimization,
     metrics,
