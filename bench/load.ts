@@ -11,7 +11,7 @@
  *   LOAD_NODE_OPTIONS='--max-semi-space-size=4' (NODE_OPTIONS of the Versus server, to try V8 memory settings)
  */
 import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
-import { type Goal, goalsTable, type Measured, SCENARIOS } from './lib/load-scenarios.ts';
+import { type Goal, goalsTable, type Measured, type Plan, SCENARIOS } from './lib/load-scenarios.ts';
 import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
 
 const runs = Number(process.env.LOAD_RUNS ?? 3);
@@ -90,6 +90,7 @@ const measured: Measured[] = [];
 const skipped: string[] = [];
 try {
   const context = { url: versus.url, headers: { authorization: `Bearer ${API_KEY}` } };
+  const plans: { id: string; title: string; target: Target; options: Plan }[] = [];
   for (const scenario of SCENARIOS) {
     if (only !== undefined && !only.includes(scenario.id)) continue;
     const target = scenario.anchor ? bare : versus;
@@ -100,31 +101,43 @@ try {
       console.log(`- ${scenario.id}: skipped (${plan})`);
       continue;
     }
-    for (const connections of connectionLevels) {
-      const options: LoadOptions = { ...plan, connections, duration };
-      await load({ ...options, duration: 1 }); // warm-up: JIT, connections, caches
-      const results: { result: LoadResult; rssMb: number }[] = [];
-      for (let i = 0; i < runs; i++) {
-        if (!scenario.anchor) await settle(versus, context.headers);
-        results.push(await measure(target, options));
+    plans.push({ id: scenario.id, title: scenario.title, target, options: plan });
+  }
+  for (const connections of connectionLevels) {
+    // Warm every scenario (JIT, connections, caches), then alternate them run by run, so drift
+    // on a shared machine hits every scenario and the anchor alike.
+    for (const p of plans) {
+      if (p.target === versus) await settle(versus, context.headers);
+      await load({ ...p.options, connections, duration: 1 });
+    }
+    const results = new Map<string, { result: LoadResult; rssMb: number }[]>(plans.map((p) => [p.id, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const p of plans) {
+        if (p.target === versus) await settle(versus, context.headers);
+        const r = await measure(p.target, { ...p.options, connections, duration });
+        results.get(p.id)!.push(r);
+        console.log(`  run ${i + 1}/${runs} ${p.id} @${connections}: ${human(r.result.rps)} req/s`);
       }
+    }
+    for (const p of plans) {
+      const rs = results.get(p.id)!;
       const m: Measured = {
-        id: scenario.id,
-        title: scenario.title,
+        id: p.id,
+        title: p.title,
         connections,
-        rps: median(results.map((r) => r.result.rps)),
-        p50: median(results.map((r) => r.result.latency.p50)),
-        p97_5: median(results.map((r) => r.result.latency.p97_5)),
-        p99: median(results.map((r) => r.result.latency.p99)),
-        requests: results.reduce((n, r) => n + r.result.requests, 0),
-        ok2xx: results.reduce((n, r) => n + r.result.ok2xx, 0),
-        errors: results.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
-        non2xx: results.reduce((n, r) => n + r.result.non2xx, 0),
-        rssMb: Math.max(...results.map((r) => r.rssMb)),
+        rps: median(rs.map((r) => r.result.rps)),
+        p50: median(rs.map((r) => r.result.latency.p50)),
+        p97_5: median(rs.map((r) => r.result.latency.p97_5)),
+        p99: median(rs.map((r) => r.result.latency.p99)),
+        requests: rs.reduce((n, r) => n + r.result.requests, 0),
+        ok2xx: rs.reduce((n, r) => n + r.result.ok2xx, 0),
+        errors: rs.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
+        non2xx: rs.reduce((n, r) => n + r.result.non2xx, 0),
+        rssMb: Math.max(...rs.map((r) => r.rssMb)),
       };
       measured.push(m);
       console.log(
-        `- ${scenario.id} @${connections}: ${human(m.rps)} req/s, p50 ${m.p50} / p99 ${m.p99} ms, ` +
+        `- ${m.id} @${connections}: ${human(m.rps)} req/s, p50 ${m.p50} / p99 ${m.p99} ms, ` +
           `${m.errors} errors, ${m.non2xx} non-2xx, RSS ${m.rssMb} MB`,
       );
     }

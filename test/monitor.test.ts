@@ -115,6 +115,18 @@ describe('targets (/health/performance body)', () => {
     expect(evaluateTargets(s).status).toBe('failing');
   });
 
+  it('memory over budget degrades; only twice the budget fails', () => {
+    const s = healthySnapshot();
+    const memory = () => evaluateTargets(s).checks.find((c) => c.name === 'memory_per_worker')!;
+    s.memory!.rssBytes = 450 * 1024 * 1024;
+    expect(memory()).toMatchObject({ status: 'degraded', value: 450, target: 409.6 });
+    s.memory!.rssBytes = 600 * 1024 * 1024;
+    expect(memory().status).toBe('degraded');
+    s.memory!.rssBytes = 1100 * 1024 * 1024;
+    expect(memory().status).toBe('failing');
+    expect(evaluateTargets(s).status).toBe('failing');
+  });
+
   it('a low cache hit rate degrades but never fails the instance; too little data is no_data', () => {
     const s = healthySnapshot();
     Object.assign(s.caches[0]!, { hits: 100, misses: 900, hitRate: 0.1 });

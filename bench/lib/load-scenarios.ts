@@ -13,7 +13,7 @@ export interface LoadContext {
   headers: Record<string, string>;
 }
 
-type Plan = Omit<LoadOptions, 'connections' | 'duration'>;
+export type Plan = Omit<LoadOptions, 'connections' | 'duration'>;
 
 export interface LoadScenario {
   id: string;

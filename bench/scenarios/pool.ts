@@ -3,10 +3,12 @@
  * object is always there) and contended (64 borrowers share 8 objects, each holding its object
  * across an await). Also the pooled compressor against zlib's one-shot functions.
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import genericPool from 'generic-pool';
 import { measure } from 'mitata';
 import tarn from 'tarn';
-import { createPool } from '../../src/perf/pool/index.ts';
+import { type Coding, createCompressorPool, createPool } from '../../src/perf/pool/index.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -59,6 +61,80 @@ function contended(pool: Contender): () => Promise<void> {
     for (let i = 0; i < BORROWERS; i++) workers.push(worker());
     await Promise.all(workers);
   };
+}
+
+const gzipAsync = promisify(zlib.gzip);
+const zstdAsync = promisify(zlib.zstdCompress);
+
+/** JSON of about `kib` KiB, shaped like an API response listing records. */
+function jsonBody(kib: number): Buffer {
+  const rows = Math.max(1, Math.round((kib * 1024) / 120));
+  return Buffer.from(
+    JSON.stringify(
+      Array.from({ length: rows }, (_, i) => ({
+        id: i,
+        variant: `v${i % 3}`,
+        text: 'the quick brown fox '.repeat(3),
+      })),
+    ),
+  );
+}
+
+/** Compressions per second with 16 concurrent callers. */
+async function compressRate(fn: () => Promise<unknown>, n: number): Promise<number> {
+  let left = n;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (left-- > 0) await fn();
+    }),
+  );
+  return (n / (performance.now() - started)) * 1000;
+}
+
+const COMPRESSION_CASES: { coding: Coding; level: number; oneShot: (b: Buffer) => Promise<Buffer> }[] = [
+  { coding: 'gzip', level: 6, oneShot: (b) => gzipAsync(b, { level: 6 }) },
+  { coding: 'gzip', level: 1, oneShot: (b) => gzipAsync(b, { level: 1 }) },
+  {
+    coding: 'zstd',
+    level: 3,
+    oneShot: (b) => zstdAsync(b, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } }),
+  },
+  {
+    coding: 'zstd',
+    level: 1,
+    oneShot: (b) => zstdAsync(b, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
+  },
+];
+
+async function compressionTable(runs: number, log: (line: string) => void): Promise<string> {
+  const rows: string[][] = [];
+  for (const kib of [1, 64]) {
+    const body = jsonBody(kib);
+    const n = kib === 1 ? 4000 : 600;
+    for (const c of COMPRESSION_CASES) {
+      const pool = createCompressorPool({ coding: c.coding, level: c.level });
+      const pooled: number[] = [];
+      const fresh: number[] = [];
+      await compressRate(() => pool.compress(body), 100);
+      for (let r = 0; r < runs; r++) {
+        fresh.push(await compressRate(() => c.oneShot(body), n));
+        pooled.push(await compressRate(() => pool.compress(body), n));
+      }
+      await pool.close();
+      const p = median(pooled);
+      const f = median(fresh);
+      log(`  ${kib} KiB ${c.coding}-${c.level}: pooled ${human(p)}/s, one-shot ${human(f)}/s`);
+      rows.push([
+        `${(body.length / 1024).toFixed(0)} KiB`,
+        `${c.coding} ${c.level}`,
+        human(p),
+        human(f),
+        ratio(p, f),
+      ]);
+    }
+  }
+  return table(['JSON body', 'coding, level', 'pooled contexts /s', 'zlib one-shot async /s', 'ratio'], rows);
 }
 
 export const scenario: Scenario = {
@@ -156,6 +232,12 @@ export const scenario: Scenario = {
           row(`contended (${BORROWERS} borrowers, ${OBJECTS} objects)`, 'c-versus', 'c-generic', 'c-tarn'),
         ],
       ),
+      '',
+      '#### Pooled compressor contexts (`createCompressorPool`) vs zlib one-shot async',
+      '',
+      'Compressions per second, 16 concurrent callers, pool of 4 contexts (the libuv thread pool size); the one-shot functions create a context per call.',
+      '',
+      await compressionTable(runs, log),
     ].join('\n');
   },
 };

@@ -3,7 +3,7 @@ import { defineError } from '../errors.ts';
 export const PerformanceFailingError = defineError(
   'PERFORMANCE_FAILING',
   503,
-  'At least one performance target is missed by far over the last 5 minutes (p95 above twice its target, memory above its budget, or 5xx rate above five times its target); `checks` has each target and its measured value.',
+  'At least one performance target is missed by far over the last 5 minutes (p95 above twice its target, memory above twice its budget, or 5xx rate above five times its target); `checks` has each target and its measured value.',
   'Look at the failing checks and GET /admin/performance (alerts, recommendations); scale out or fix the named cause.',
 );
 export const MonitoringDisabledError = defineError(

@@ -1,4 +1,9 @@
-export { breakerSource, cacheSource, createTransitionLog, type TransitionLog } from './adapters.ts';
+export {
+  breakerSource,
+  cacheSource,
+  createTransitionLog,
+  type TransitionLog,
+} from './adapters.ts';
 export { ALERT_RULES, MIN_LOOKUPS, MIN_REQUESTS } from './alert-rules.ts';
 export {
   type Alert,

@@ -69,6 +69,7 @@ export function registerMonitorMetrics(
     name: 'performance_target_status',
     help: 'Each seed target against the last 5 minutes: 0 ok (or no data), 1 degraded, 2 failing.',
     labelNames: ['target'] as const,
+    aggregator: 'max',
   });
   const firing = metrics.gauge({
     name: 'performance_alerts_firing',
@@ -78,14 +79,17 @@ export function registerMonitorMetrics(
   const budget = metrics.gauge({
     name: 'memory_budget_ratio',
     help: 'Resident memory divided by TARGET_MEMORY_USAGE_MB (warning at 0.8).',
+    aggregator: 'max',
   });
   const leak = metrics.gauge({
     name: 'memory_leak_slope_bytes_per_minute',
     help: 'Growth of the heap that survives GC, bytes per minute (fitted over the leak window).',
+    aggregator: 'max',
   });
   const leakSuspected = metrics.gauge({
     name: 'memory_leak_suspected',
     help: '1 when the leak detector sees steady growth of the heap after GC.',
+    aggregator: 'max',
   });
   const contextHistogram = metrics.histogram({
     name: 'performance_context_duration_seconds',

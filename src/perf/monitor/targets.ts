@@ -86,7 +86,12 @@ export function evaluateTargets(s: PerformanceSnapshot): PerformanceHealth {
     value: dbEnough ? db.p95 : null,
     unit: 'ms',
     failingAt: t.dbQueryMs * 2,
-    detail: db === null ? 'no database timing source' : `p95 of ${db.count} queries`,
+    detail:
+      db === null
+        ? 'no database timing source'
+        : dbEnough
+          ? `p95 of ${db.count} statements over the window`
+          : `${db.count} statements in the window; at least ${MIN_REQUESTS} needed`,
   });
   const hit = overallHitRate(s.caches);
   add({
@@ -107,8 +112,11 @@ export function evaluateTargets(s: PerformanceSnapshot): PerformanceHealth {
     target: round(t.memoryMb * 0.8, 1),
     value: s.memory === null ? null : round(s.memory.rssBytes / 1024 / 1024, 1),
     unit: 'MB',
-    failingAt: t.memoryMb,
-    detail: `resident memory; warning at 80% of the ${t.memoryMb} MB budget, failing above it`,
+    // Over budget is degraded, not failing: a big working set serves requests fine (the embedded
+    // PGlite alone holds ~500 MB). Failing starts at twice the budget, where load shedding
+    // (LOAD_SHED_RSS_MB) starts by default and an OOM kill gets near.
+    failingAt: t.memoryMb * 2,
+    detail: `resident memory; degraded from 80% of the ${t.memoryMb} MB budget, failing above twice the budget`,
   });
   add({
     name: 'error_rate',

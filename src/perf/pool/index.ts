@@ -1,4 +1,10 @@
 export {
+  type Coding,
+  type CompressorPool,
+  type CompressorPoolOptions,
+  createCompressorPool,
+} from './compressor.ts';
+export {
   PoolClosedError,
   PoolCreateError,
   PoolOptionsError,

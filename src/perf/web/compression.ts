@@ -75,6 +75,8 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
   }
   const negotiator = createNegotiator(options.encodings ?? ENCODINGS);
   const compressor = options.compressor ?? createCompressor(options.metrics);
+  // Only the compressor made here is ours to close; a passed-in one belongs to the caller.
+  if (options.compressor === undefined) app.addHook('onClose', async () => compressor.close?.());
 
   const negotiate = (request: FastifyRequest): Negotiated =>
     enabled ? negotiator.negotiate(request.headers['accept-encoding']) : 'identity';

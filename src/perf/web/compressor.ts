@@ -2,9 +2,9 @@
  * One-shot compression per content coding, with the level chosen by body size and by how often
  * the result is used.
  *
- * - `dynamic`: a body compressed for one response. Levels stay on the fast end, where the table
- *   in docs/performance.md shows nearly all of the ratio for a fraction of the CPU (zstd 3 and
- *   gzip 6 on 16 KiB JSON: ~60-100 µs; brotli 11: ~19 ms).
+ * - `dynamic`: a body compressed for one response: level 1, which keeps nearly all of the ratio
+ *   for a fraction of the CPU (16 KiB JSON: zstd 1 33 µs, gzip 1 37 µs, brotli 1 50 µs; brotli 11
+ *   takes ~19 ms).
  * - `cached`: a body compressed once and served many times (precompressed cache hits). Strong
  *   levels pay for themselves after a few hits; they run on the libuv thread pool so a slow
  *   brotli-11 never blocks the event loop.
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Counter } from 'prom-client';
 import type { MetricsRegistry } from '../metrics/index.ts';
+import { type CompressorPool, createCompressorPool } from '../pool/index.ts';
 import type { Encoding } from './encoding.ts';
 
 export type CompressionMode = 'dynamic' | 'cached';
@@ -29,16 +30,11 @@ const { constants } = zlib;
 
 /** The level for a coding, a mode and a body size (zlib level, brotli quality, zstd level). */
 export function levelFor(encoding: Encoding, mode: CompressionMode, size: number): number {
-  if (mode === 'dynamic') {
-    switch (encoding) {
-      case 'zstd':
-        return size < 64 * KiB ? 3 : 1;
-      case 'br':
-        return size < 16 * KiB ? 4 : 1;
-      default:
-        return size < 16 * KiB ? 6 : 1;
-    }
-  }
+  // Dynamic bodies use level 1 in every coding. Measured on 1.7-167 KB JSON: gzip 1 and brotli 1
+  // cost a quarter to two thirds of gzip 6 and brotli 4 for output at most a third larger, and
+  // zstd 1 costs about what zstd 3 does for about the same output. This CPU is spent on every
+  // response; the bytes a higher level saves are a few hundred.
+  if (mode === 'dynamic') return 1;
   switch (encoding) {
     // zstd above ~9 buys little on JSON and level 19 costs 200x more (measured); 9 is the knee.
     case 'zstd':
@@ -103,6 +99,8 @@ export interface Compressor {
   compress(data: Buffer, encoding: Encoding, mode: CompressionMode): Promise<Buffer>;
   /** Compressions performed by this compressor since it was created. */
   readonly calls: number;
+  /** Frees pooled compressor contexts. */
+  close?(): Promise<void>;
 }
 
 export function createCompressor(metrics?: MetricsRegistry): Compressor {
@@ -116,6 +114,21 @@ export function createCompressor(metrics?: MetricsRegistry): Compressor {
     calls++;
     counter?.inc({ encoding, mode });
   };
+  // Large dynamic bodies (the thread-pool path) reuse zlib contexts instead of creating one per
+  // response (the pool table in docs/performance.md). Not for zstd below level 3: its context is
+  // cheap to make, and the one-shot call measured faster there in 3 of 4 runs. Brotli has no
+  // reusable stream context in Node; cached-mode bodies are compressed once anyway.
+  const pools = new Map<string, CompressorPool>();
+  const pooled = (encoding: Encoding, level: number): CompressorPool | undefined => {
+    if (encoding === 'br' || (encoding === 'zstd' && level < 3)) return undefined;
+    const key = `${encoding}-${level}`;
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = createCompressorPool({ coding: encoding, level, ...(metrics ? { metrics } : {}) });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
   return {
     compressSync(data, encoding, mode) {
       count(encoding, mode);
@@ -123,7 +136,14 @@ export function createCompressor(metrics?: MetricsRegistry): Compressor {
     },
     compress(data, encoding, mode) {
       count(encoding, mode);
-      return runAsync(data, encoding, levelFor(encoding, mode, data.length));
+      const level = levelFor(encoding, mode, data.length);
+      const pool = mode === 'dynamic' ? pooled(encoding, level) : undefined;
+      return pool !== undefined ? pool.compress(data) : runAsync(data, encoding, level);
+    },
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.close()));
     },
     get calls() {
       return calls;

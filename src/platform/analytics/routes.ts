@@ -10,7 +10,9 @@ export interface ResultsRoutesOptions {
 }
 
 export function registerResultsRoutes(app: FastifyInstance, options: ResultsRoutesOptions): void {
-  app.get('/v1/experiments/:id/results', async (request, reply) => {
+  // Dashboards poll results: a few seconds of reuse, then a 304 while nothing new was recorded.
+  const httpCache = { cacheControl: 'private, max-age=5', etag: true };
+  app.get('/v1/experiments/:id/results', { config: { httpCache } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const experiment = await options.experiment(id);
     const { results, source } = await options.results.results(experiment);

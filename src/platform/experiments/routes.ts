@@ -4,13 +4,16 @@ import { InvalidRequestError } from '../../perf/errors.ts';
 import { experimentJson } from './model.ts';
 import type { ExperimentService } from './service.ts';
 
+/** Experiments change only through PATCH: clients keep a copy and revalidate it each time (304). */
+const revalidate = { httpCache: { cacheControl: 'private, no-cache', etag: true } };
+
 export function registerExperimentRoutes(app: FastifyInstance, experiments: ExperimentService): void {
   app.post('/v1/experiments', async (request, reply) => {
     const e = await experiments.create(request.body);
     return reply.code(201).header('location', `/v1/experiments/${e.id}`).send(experimentJson(e));
   });
 
-  app.get('/v1/experiments', async (request) => {
+  app.get('/v1/experiments', { config: revalidate }, async (request) => {
     const q = request.query as { limit?: string; after?: string };
     let limit = 100;
     if (q.limit !== undefined) {
@@ -28,7 +31,7 @@ export function registerExperimentRoutes(app: FastifyInstance, experiments: Expe
     };
   });
 
-  app.get('/v1/experiments/:id', async (request) => {
+  app.get('/v1/experiments/:id', { config: revalidate }, async (request) => {
     const { id } = request.params as { id: string };
     return experimentJson(await experiments.get(id));
   });
