@@ -42,6 +42,7 @@ import {
   sendError,
 } from './perf/web/index.ts';
 import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
+import { type ExperimentsPlatform, installExperiments } from './platform/experiments/index.ts';
 import { type GatewayHooks, registerGatewayRoutes } from './platform/gateway/index.ts';
 import { createProviders, type ProviderSet } from './platform/providers/index.ts';
 
@@ -66,6 +67,8 @@ export interface Versus {
   cache: Cache;
   /** PostgreSQL pool (DATABASE_URL) or embedded PGlite, with the query cache. See docs/database.md. */
   db: Database;
+  /** Experiments, event recording, feedback and results (set once the routes are installed). */
+  experiments: ExperimentsPlatform;
   /** Monitoring, alerts and operator actions; undefined when ENABLE_PERFORMANCE_MONITORING=false. */
   performance: PerformanceManager | undefined;
   parts: Part[];
@@ -177,6 +180,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     redis: undefined,
     cache: undefined as unknown as Cache,
     db: undefined as unknown as Database,
+    experiments: undefined as unknown as ExperimentsPlatform,
     performance: undefined,
     parts: [],
     closing: false,
@@ -310,6 +314,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
     metrics,
+  });
+  versus.experiments = installExperiments(app, {
+    db,
+    cache,
+    isKnownModel: (model) => providers.catalogue.resolve(model) !== undefined,
+    markers: versus.redis,
+    settings: { ...config.experiments, shutdownTimeoutMs: config.server.shutdownTimeoutMs },
   });
   installBatch(app, { maxItems: config.web.batchMaxItems, concurrency: config.web.batchConcurrency });
   registerPerformanceRoutes(app);

@@ -42,6 +42,17 @@ async function exported(experimentId: string): Promise<Record<string, unknown>[]
     .map((l) => JSON.parse(l));
 }
 
+interface VariantJson {
+  requests: number;
+  errors: number;
+  cache_hits: number;
+  fallbacks: number;
+  unsticky: number;
+  latency_ms: { n: number; mean: number; p95: number };
+  cost_usd: { total: number };
+  feedback: { count: number; labels: number };
+}
+
 function summary(values: number[]) {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
@@ -107,7 +118,7 @@ describe('results', () => {
       rs.filter((r) => (r.status as number) < 400 && !r.cache_hit && !r.fallback);
     const [c, f] = [side('control'), side('fast')];
 
-    const [vc, vf] = res.variants as Record<string, any>[];
+    const [vc, vf] = res.variants as unknown as VariantJson[];
     expect(vc!.requests).toBe(c.length);
     expect(vc!.errors).toBe(c.filter((r) => (r.status as number) >= 400).length);
     expect(vc!.cache_hits).toBe(c.filter((r) => r.cache_hit).length);
@@ -166,7 +177,7 @@ describe('results', () => {
 
   it('leaves cache hits out of the latency comparison (a cache cannot fake a winner)', async () => {
     const res = await results(id, variants);
-    const [vc] = res.variants as Record<string, any>[];
+    const [vc] = res.variants as unknown as VariantJson[];
     // With the 1 ms cache hits included the mean would be far below 120.
     expect(vc!.latency_ms.mean).toBeGreaterThan(120);
     expect(vc!.cache_hits).toBeGreaterThan(50);

@@ -72,3 +72,13 @@ export function event(overrides: Partial<import('../../src/platform/events/index
     ...overrides,
   };
 }
+
+/** Settings for installExperiments in tests: fast flushes, everything else at its default. */
+export const TEST_SETTINGS = {
+  eventsFlushIntervalMs: 20,
+  eventsFlushBatch: 5000,
+  eventsBufferMax: 200_000,
+  resultsMinIntervalMs: 0,
+  modelPrices: {},
+  shutdownTimeoutMs: 5000,
+};

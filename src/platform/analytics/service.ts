@@ -10,11 +10,11 @@ import { buildResults, type ExperimentInfo, type Results } from './results.ts';
 
 /** The part of the database layer (src/perf/db) this module uses. */
 export interface CachedSql {
-  cachedQuery<R = Record<string, unknown>>(
+  cachedQuery(
     sql: string,
     params?: readonly unknown[],
     options?: { ttl?: number; tags?: string[] },
-  ): Promise<{ rows: R[]; cached: boolean }>;
+  ): Promise<{ rows: object[]; cached: boolean }>;
 }
 
 export interface ResultsServiceOptions {
@@ -47,11 +47,11 @@ export function createResultsService(options: ResultsServiceOptions): ResultsSer
       const hit = memo.get(key);
       if (hit !== undefined && Date.now() - hit.at < minInterval)
         return { results: hit.results, source: 'memo' };
-      const r = await options.db.cachedQuery<AggregateRow>(RESULTS_SQL, [experiment.id], {
+      const r = await options.db.cachedQuery(RESULTS_SQL, [experiment.id], {
         ttl,
         tags: [`experiment:${experiment.id}`],
       });
-      const results = buildResults(experiment, r.rows.map(fromRow));
+      const results = buildResults(experiment, (r.rows as AggregateRow[]).map(fromRow));
       memo.delete(key);
       memo.set(key, { at: Date.now(), results });
       if (memo.size > MEMO_MAX) memo.delete(memo.keys().next().value!);

@@ -10,6 +10,7 @@ export const ResponseNotFoundError = defineError(
 );
 
 const MAX_LABEL = 200;
+const COMPLETION_PREFIX = 'chatcmpl-';
 
 /** Checks a feedback body: `{response_id, score}` with score in [0, 1], and/or `{response_id, label}`. */
 export function parseFeedback(body: unknown): {
@@ -42,7 +43,10 @@ export function parseFeedback(body: unknown): {
     throw new InvalidRequestError(`body.label must be a string of 1 to ${MAX_LABEL} characters`);
   }
   return {
-    responseId: b.response_id,
+    // The completion's `id` is `chatcmpl-<request id>`; the x-request-id header is the bare id.
+    responseId: b.response_id.startsWith(COMPLETION_PREFIX)
+      ? b.response_id.slice(COMPLETION_PREFIX.length)
+      : b.response_id,
     score: typeof b.score === 'number' ? b.score : null,
     label: typeof b.label === 'string' ? b.label : null,
   };

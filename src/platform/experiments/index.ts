@@ -7,6 +7,7 @@ export {
   ExperimentTransitionError,
 } from './errors.ts';
 export { createGatewayHooks, experimentRef, type GatewayHookSet } from './hooks.ts';
+export { type ExperimentsDeps, type ExperimentsPlatform, installExperiments } from './install.ts';
 export { STATUSES, type Status } from './lifecycle.ts';
 export { type Experiment, experimentJson, type Variant } from './model.ts';
 export { registerExperimentRoutes } from './routes.ts';

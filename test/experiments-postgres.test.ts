@@ -1,0 +1,109 @@
+/**
+ * Recording, feedback and results on the real database layer, PGlite and PostgreSQL alike: the
+ * migration, batched writes, an outage during recording, and the results cache invalidated by new
+ * events.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/perf/db/index.ts';
+import { createResultsService } from '../src/platform/analytics/index.ts';
+import { createRecorder, submitFeedback } from '../src/platform/events/index.ts';
+import { type Backend, pgliteBackend, postgresBackend, warmPglite } from './helpers/db.ts';
+import { chaos, event } from './helpers/experiments.ts';
+import { hasPostgres } from './helpers/services.ts';
+
+const MIGRATIONS = fileURLToPath(new URL('../src/platform/migrations', import.meta.url));
+const silent = { warn: () => {}, error: () => {} };
+
+async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const backends: [string, () => Promise<Backend>][] = [
+  ['pglite', async () => pgliteBackend()],
+  ...(hasPostgres ? ([['postgres', postgresBackend]] as [string, () => Promise<Backend>][]) : []),
+];
+
+describe.each(backends)('experiments on %s', (_name, make) => {
+  let backend: Backend;
+  let db: Database;
+  beforeAll(async () => {
+    await warmPglite();
+    backend = await make();
+    db = await backend.open();
+    await db.migrate(MIGRATIONS);
+  }, 120_000);
+  afterAll(() => backend.cleanup());
+
+  const count = async (experimentId: string) =>
+    Number(
+      (
+        await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM experiment_events WHERE experiment_id = $1',
+          [experimentId],
+        )
+      ).rows[0]!.n,
+    );
+
+  it('writes every event in batches', async () => {
+    const recorder = createRecorder({ db, log: silent, flushIntervalMs: 20, maxBatch: 1000 });
+    for (let i = 0; i < 5000; i++) recorder.record(event({ experimentId: 'exp_batches' }));
+    await until(async () => (await count('exp_batches')) === 5000);
+    expect(await recorder.close()).toBe(0);
+  });
+
+  it('retries through a database outage and loses nothing', async () => {
+    const flaky = chaos(db);
+    const recorder = createRecorder({
+      db: flaky,
+      log: silent,
+      flushIntervalMs: 10,
+      retryBaseMs: 10,
+      retryMaxMs: 40,
+    });
+    flaky.down = true;
+    for (let i = 0; i < 2000; i++) recorder.record(event({ experimentId: 'exp_outage' }));
+    await until(async () => flaky.failures >= 3);
+    expect(await count('exp_outage')).toBe(0);
+    flaky.down = false;
+    await until(async () => (await count('exp_outage')) === 2000);
+    expect(await recorder.close()).toBe(0);
+  });
+
+  it('serves results from the query cache until new events or feedback arrive', async () => {
+    const recorder = createRecorder({ db, log: silent, flushIntervalMs: 60_000 });
+    const service = createResultsService({ db, minIntervalMs: 0 });
+    const experiment = {
+      id: 'exp_cache',
+      name: 'cache',
+      status: 'running',
+      version: 1,
+      variants: [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+    };
+    const first = event({ experimentId: 'exp_cache', variant: 'a' });
+    recorder.record(first);
+    recorder.record(event({ experimentId: 'exp_cache', variant: 'b' }));
+    await recorder.flush();
+    expect((await service.results(experiment)).source).toBe('computed');
+    const hit = await service.results(experiment);
+    expect(hit.source).toBe('query-cache');
+    expect(hit.results.variants.map((v) => v.requests)).toEqual([1, 1]);
+    recorder.record(event({ experimentId: 'exp_cache', variant: 'b' }));
+    await recorder.flush();
+    const fresh = await service.results(experiment);
+    expect(fresh.source).toBe('computed');
+    expect(fresh.results.variants.map((v) => v.requests)).toEqual([1, 2]);
+    await submitFeedback(db, recorder, { response_id: first.responseId, score: 0.5 });
+    const withFeedback = await service.results(experiment);
+    expect(withFeedback.source).toBe('computed');
+    expect(withFeedback.results.variants[0]!.feedback).toMatchObject({ count: 1, mean: 0.5 });
+    await recorder.close();
+  });
+});
