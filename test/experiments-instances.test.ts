@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cache, createCache } from '../src/perf/cache/index.ts';
 import { closeRedis, createRedisClient, type Redis } from '../src/perf/redis/index.ts';
+import { createRecorder, submitFeedback } from '../src/platform/events/index.ts';
 import { createExperimentService } from '../src/platform/experiments/index.ts';
-import { pgliteSql, type TestSql } from './helpers/experiments.ts';
+import { event, pgliteSql, type TestSql } from './helpers/experiments.ts';
 import { hasRedis, REDIS_URL, uniqueName } from './helpers/services.ts';
 
 describe.runIf(hasRedis)('experiments across instances', () => {
@@ -57,5 +58,23 @@ describe.runIf(hasRedis)('experiments across instances', () => {
     }
     expect(seen).toBe('paused');
     expect((await b!.get('shared')).status).toBe('paused');
+  });
+
+  it('feedback sent to one instance finds an event still buffered on the other (Redis marker)', async () => {
+    const silent = { warn: () => {}, error: () => {} };
+    // A long flush interval: without the marker the event is nowhere but in A's memory.
+    const a = createRecorder({ db: sql, log: silent, markers: redis, flushIntervalMs: 60_000 });
+    const b = createRecorder({ db: sql, log: silent, markers: redis, flushIntervalMs: 60_000 });
+    const e = event({ experimentId: 'exp_marker' });
+    a.record(e);
+    await new Promise((r) => setTimeout(r, 50)); // the marker write is fire-and-forget
+    const started = Date.now();
+    const f = await submitFeedback(sql, b, { response_id: e.responseId, score: 0.3 });
+    expect(f.experimentId).toBe('exp_marker');
+    // Found through the marker, not through the one-interval re-check.
+    expect(Date.now() - started).toBeLessThan(1000);
+    await redis.del(`versus:response:${e.responseId}`);
+    await a.close();
+    await b.close();
   });
 });
