@@ -139,6 +139,10 @@ export class CacheView implements Cache {
     return this.#core.events.on(event, listener);
   }
 
+  purgeExpired(): number {
+    return this.#core.purgeExpired();
+  }
+
   stats(): CacheStats {
     return this.#core.stats();
   }

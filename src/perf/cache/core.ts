@@ -367,6 +367,20 @@ export class CacheCore {
     return this.#warmers.runAll(cache);
   }
 
+  /**
+   * Drops L1 entries past their grace (and entries a tag deleted): they are dead weight until a
+   * read or LRU eviction would find them. Stale entries still within grace stay: they are what
+   * grace serves when the source fails. Returns how many were dropped.
+   */
+  purgeExpired(): number {
+    this.#open();
+    const now = readNow();
+    const gone: string[] = [];
+    for (const [key, e] of this.l1.entries()) if (this.state(e, now) === GONE) gone.push(key);
+    for (const key of gone) this.l1.delete(key);
+    return gone.length;
+  }
+
   stats(): CacheStats {
     const remote = this.#remote;
     return statsOf(this.o, this.l1, this.counts, {

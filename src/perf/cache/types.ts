@@ -112,6 +112,11 @@ export interface Cache {
   /** Runs every registered warmer once, now; resolves when all have finished. */
   warm(): Promise<void>;
   on<E extends CacheEventName>(event: E, listener: (payload: CacheEvents[E]) => void): () => void;
+  /**
+   * Drops memory-tier entries past their grace, in every namespace (L1 is shared); entries still
+   * servable as stale stay. Returns how many were dropped.
+   */
+  purgeExpired(): number;
   stats(): CacheStats;
   /**
    * Resolves true once the invalidation bus is subscribed (at once without Redis), false if that

@@ -28,6 +28,7 @@ export function cacheSource(cache: Cache, name = 'cache'): CacheSource {
         layers.push({ layer: 'redis', hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors });
       return layers;
     },
+    clearExpired: () => cache.purgeExpired(),
   };
 }
 
