@@ -1,5 +1,10 @@
 export {
+  betaInc,
   chiSquareSf,
+  erfc,
+  gammaP,
+  gammaQ,
+  lnGamma,
   normalCdf,
   normalQuantile,
   normalSf,
@@ -7,8 +12,7 @@ export {
   tQuantile,
   tSf,
   tTwoSided,
-} from './distributions.ts';
-export { betaInc, erfc, gammaP, gammaQ, lnGamma } from './special.ts';
+} from '../../../perf/stats/index.ts';
 export {
   ALPHA,
   SRM_ALPHA,

@@ -2,8 +2,7 @@
  * The hypothesis tests of the results endpoint, on summary statistics (count, mean, sample
  * variance) so the heavy lifting stays in SQL. Definitions follow docs/experiments.md exactly.
  */
-import { chiSquareSf, normalQuantile, tQuantile, tTwoSided } from './distributions.ts';
-import { erfc } from './special.ts';
+import { chiSquareSf, erfc, normalQuantile, tQuantile, tTwoSided } from '../../../perf/stats/index.ts';
 
 /** Summary of one side: count, mean and sample variance (denominator n − 1). */
 export interface Summary {
