@@ -17,6 +17,12 @@ describe.skipIf(!hasRedis)('response cache across instances (Redis L2)', () => {
     const env = { REDIS_URL: REDIS_URL!, RESPONSE_CACHE_TTL_S: '5', CACHE_L2_TIMEOUT_MS: '2000' };
     one = await startGateway(env);
     two = await startGateway(env);
+    // Redis commands fail fast until the connection is up (no offline queue): an L2 write issued
+    // before then is skipped by design, so the test starts once both instances are connected.
+    for (const gw of [one, two]) {
+      await waitFor(() => gw.app.versus.redis?.status === 'ready', 10_000);
+      expect(await gw.app.versus.cache.ready(10_000)).toBe(true);
+    }
   });
   afterAll(async () => {
     await one?.close();
