@@ -6,6 +6,7 @@
 import type { Counter } from 'prom-client';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Pricing, Recorder } from '../events/index.ts';
+import type { CompletionRecord, RouteDecision } from '../gateway/index.ts';
 import { assign } from './assign.ts';
 import type { ExperimentService } from './service.ts';
 
@@ -13,32 +14,6 @@ export interface RouteContext {
   body: { model?: unknown; user?: unknown; metadata?: unknown };
   headers: Record<string, string | string[] | undefined>;
   requestId: string;
-}
-
-export interface Route {
-  model: string;
-  systemPrompt?: string;
-  params?: Record<string, unknown>;
-  experimentId?: string;
-  variant?: string;
-  unit?: string;
-  cacheable?: boolean;
-  cacheTtlMs?: number;
-}
-
-export interface Completion {
-  requestId: string;
-  model: string;
-  status: number;
-  errorCode?: string;
-  latencyMs: number;
-  ttftMs?: number;
-  promptTokens: number;
-  completionTokens: number;
-  cacheHit: boolean;
-  fallback: boolean;
-  fallbackModel?: string;
-  stream: boolean;
 }
 
 export interface HookOptions {
@@ -87,7 +62,7 @@ export function createGatewayHooks(options: HookOptions) {
   });
 
   return {
-    async route(ctx: RouteContext): Promise<Route | undefined> {
+    async route(ctx: RouteContext): Promise<RouteDecision | undefined> {
       const ref = experimentRef(ctx);
       if (ref === undefined) return undefined;
       const experiment = await experiments.get(ref);
@@ -117,7 +92,7 @@ export function createGatewayHooks(options: HookOptions) {
       };
     },
 
-    record(r: Completion): void {
+    record(r: CompletionRecord): void {
       const exposure = open.get(r.requestId);
       if (exposure === undefined) return; // not in a running experiment
       open.delete(r.requestId);
