@@ -166,6 +166,7 @@ export interface RateOptions {
   connections: number;
   header?: string;
   headers?: Record<string, string>;
+  /** Seconds sent before measuring. @default 1 */
   warmup?: number;
 }
 

@@ -6,20 +6,9 @@
  * Input: one JSON argument {url, body, rate, duration, connections, header?, warmup?}.
  */
 import { Pool } from 'undici';
+import type { RateOptions } from './http.ts';
 
-interface Options {
-  url: string;
-  body: string;
-  rate: number;
-  duration: number;
-  connections: number;
-  header?: string;
-  headers?: Record<string, string>;
-  /** Seconds sent before measuring. @default 1 */
-  warmup?: number;
-}
-
-const o = JSON.parse(process.argv[2] ?? '{}') as Options;
+const o = JSON.parse(process.argv[2] ?? '{}') as RateOptions;
 const target = new URL(o.url);
 const pool = new Pool(target.origin, { connections: o.connections, pipelining: 1, keepAliveTimeout: 30_000 });
 const headers = { 'content-type': 'application/json', ...o.headers };
