@@ -39,6 +39,7 @@ import {
   installHttpMetrics,
   installLoadShedding,
   installRateLimit,
+  lazyChildLogger,
   sendError,
 } from './perf/web/index.ts';
 import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
@@ -134,6 +135,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     logController: new QuietLogController(),
     genReqId: genRequestId,
+    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     bodyLimit: config.server.bodyLimitBytes,
     return503OnClosing: false,

@@ -42,3 +42,4 @@ export {
   type RateLimitOptions,
 } from './rate-limit.ts';
 export { genRequestId } from './request-id.ts';
+export { LazyRequestLogger, lazyChildLogger } from './request-logger.ts';
