@@ -28,6 +28,13 @@ export {
 } from './http-cache.ts';
 export { installHttpMetrics } from './http-metrics.ts';
 export {
+  deepFreeze,
+  installJsonBodyMemo,
+  JsonBodyMemo,
+  type JsonBodyMemoOptions,
+  type JsonBodyMemoStats,
+} from './json-body.ts';
+export {
   installLoadShedding,
   type LoadShedder,
   type LoadSheddingOptions,

@@ -26,7 +26,7 @@ import {
 } from './cache.ts';
 import { ClientGone, ClientWatch } from './client-watch.ts';
 import { UnknownModelError } from './errors.ts';
-import type { CompletionRecord, GatewayHooks } from './hooks.ts';
+import type { CompletionRecord, GatewayHooks, RouteDecision } from './hooks.ts';
 import { type ChatCompletionRequest, validateChatRequest } from './schema.ts';
 import { ChunkWriter } from './sse.ts';
 import { type CallInput, UpstreamCaller } from './upstream.ts';
@@ -105,6 +105,32 @@ function completionJson(id: string, c: CachedCompletion): string {
     ],
     usage: c.usage,
   });
+}
+
+/** The last cache key computed per request body object (the memoised bodies are shared, frozen). */
+const keyMemo = new WeakMap<object, { tenant: string; model: string; key: string }>();
+
+/**
+ * The response cache key. When routing changed nothing the key depends on the body, tenant and
+ * model only, so a body object seen before (the JSON body memo hands out the same object for the
+ * same text) reuses its key instead of serialising and hashing again.
+ */
+function keyOf(
+  tenant: string,
+  model: string,
+  body: ChatCompletionRequest,
+  decision: RouteDecision | undefined,
+  messages: ChatMessage[],
+  params: CompletionParams,
+): string {
+  if (decision?.systemPrompt !== undefined || decision?.params !== undefined || !Object.isFrozen(body)) {
+    return cacheKey(tenant, model, messages, params);
+  }
+  const known = keyMemo.get(body);
+  if (known !== undefined && known.tenant === tenant && known.model === model) return known.key;
+  const key = cacheKey(tenant, model, messages, params);
+  keyMemo.set(body, { tenant, model, key });
+  return key;
 }
 
 export function createChatHandler(options: ChatHandlerOptions) {
@@ -383,7 +409,10 @@ export function createChatHandler(options: ChatHandlerOptions) {
         chain: [model, ...(decision?.fallbacks ?? options.fallbacks[model] ?? [])],
         messages,
         params,
-        key: mode === 'bypass' ? undefined : cacheKey(request.principal.id, model, messages, params),
+        key:
+          mode === 'bypass'
+            ? undefined
+            : keyOf(request.principal.id, model, body, decision, messages, params),
         mode,
         ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
         watch,

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
+import { installJsonBodyMemo, type JsonBodyMemoOptions } from '../../perf/web/index.ts';
 import type { Catalogue } from '../providers/index.ts';
 import type { ResponseStore } from './cache.ts';
 import { createChatHandler } from './chat.ts';
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   metrics?: MetricsRegistry;
   /** Resilience settings per model, over the defaults. */
   serviceOptions?: (model: string) => ServiceOptions | undefined;
+  /** The chat route's memo of recent request bodies. @default 1000 bodies of up to 8 KiB */
+  bodyMemo?: JsonBodyMemoOptions;
 }
 
 export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOptions): void {
@@ -37,7 +40,12 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     serviceOptions: options.serviceOptions,
     metrics: options.metrics,
   });
-  app.post('/v1/chat/completions', handler);
+  // Its own scope, so only this route gets the memoising JSON parser: repeated bodies (the cache
+  // hits) skip parsing and reuse what was derived from them. The handler never writes to the body.
+  app.register(async (scope) => {
+    installJsonBodyMemo(scope, options.bodyMemo);
+    scope.post('/v1/chat/completions', handler);
+  });
 
   for (const [model, chain] of Object.entries(options.fallbacks ?? {})) {
     const missing = [model, ...chain].filter((m) => options.catalogue.resolve(m) === undefined);

@@ -1,0 +1,96 @@
+/**
+ * A JSON body parser that remembers recent bodies by their exact text.
+ *
+ * Identical request bodies are what a response cache hit is made of: the same prompt, the same
+ * parameters, sent again. Parsing, prototype-poisoning checks and everything a route derives from
+ * the body (validation, cache keys) are then repeated work. This parser keeps the last
+ * `maxEntries` bodies of at most `maxBodyBytes` characters, keyed by their text, and hands every
+ * request with the same text the same parsed object, deeply frozen so no request can change what
+ * another one sees. Misses go to Fastify's own JSON parser, so errors (invalid JSON, poisoning,
+ * empty body) are exactly Fastify's.
+ *
+ * Install it only in a scope whose routes treat the body as read-only: a frozen body makes
+ * writes fail (and, in sloppy-mode code such as schema coercion, fail silently).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+export interface JsonBodyMemoOptions {
+  /** Distinct bodies remembered; the oldest is forgotten first. @default 1000 */
+  maxEntries?: number;
+  /** Longer bodies are parsed every time and not remembered. @default 8192 */
+  maxBodyBytes?: number;
+}
+
+export interface JsonBodyMemoStats {
+  hits: number;
+  misses: number;
+  entries: number;
+}
+
+/** Freezes `value` and everything reachable from it (JSON values only: no cycles). */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
+}
+
+export class JsonBodyMemo {
+  readonly #maxEntries: number;
+  readonly #maxBodyBytes: number;
+  readonly #bodies = new Map<string, unknown>();
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: JsonBodyMemoOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 1000;
+    this.#maxBodyBytes = options.maxBodyBytes ?? 8192;
+    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1) {
+      throw new TypeError(`maxEntries must be a positive integer, got ${this.#maxEntries}`);
+    }
+  }
+
+  /** The remembered body for `text`, or undefined. */
+  get(text: string): unknown {
+    if (text.length > this.#maxBodyBytes) return undefined;
+    const found = this.#bodies.get(text);
+    if (found === undefined) this.#misses++;
+    else this.#hits++;
+    return found;
+  }
+
+  /** Remembers `parsed` (deeply frozen) for `text`; returns the frozen value. */
+  remember(text: string, parsed: unknown): unknown {
+    if (text.length > this.#maxBodyBytes || typeof parsed !== 'object' || parsed === null) return parsed;
+    if (this.#bodies.size >= this.#maxEntries) this.#bodies.delete(this.#bodies.keys().next().value!);
+    this.#bodies.set(text, deepFreeze(parsed));
+    return parsed;
+  }
+
+  stats(): JsonBodyMemoStats {
+    return { hits: this.#hits, misses: this.#misses, entries: this.#bodies.size };
+  }
+}
+
+/**
+ * Replaces the `application/json` parser of `scope` (an encapsulated plugin scope) with the
+ * memoising one. Returns the memo for its stats.
+ */
+export function installJsonBodyMemo(scope: FastifyInstance, options: JsonBodyMemoOptions = {}): JsonBodyMemo {
+  const memo = new JsonBodyMemo(options);
+  const parse = scope.getDefaultJsonParser('error', 'error');
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (request: FastifyRequest, text: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      const body = typeof text === 'string' ? text : text.toString('utf8');
+      const known = memo.get(body);
+      if (known !== undefined) return done(null, known);
+      parse(request, body, (err: Error | null, parsed?: unknown) => {
+        if (err !== null) return done(err);
+        done(null, memo.remember(body, parsed));
+      });
+    },
+  );
+  return memo;
+}
