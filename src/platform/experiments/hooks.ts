@@ -61,35 +61,40 @@ export function createGatewayHooks(options: HookOptions) {
     labelNames: ['kind'],
   });
 
-  return {
-    async route(ctx: RouteContext): Promise<RouteDecision | undefined> {
-      const ref = experimentRef(ctx);
-      if (ref === undefined) return undefined;
-      const experiment = await experiments.get(ref);
-      const user = typeof ctx.body.user === 'string' && ctx.body.user !== '' ? ctx.body.user : undefined;
-      const a = assign(experiment, user ?? header(ctx.headers, 'x-unit-id'));
-      assignments?.inc({ kind: !a.exposure ? 'not_running' : a.sticky ? 'sticky' : 'unsticky' });
-      if (a.exposure) {
-        if (open.size >= MAX_OPEN) open.delete(open.keys().next().value!);
-        open.set(ctx.requestId, {
-          experimentId: experiment.id,
-          variant: a.variant.name,
-          unit: a.unit,
-          sticky: a.sticky,
-          at: Date.now(),
-        });
-      }
-      const ttlS = experiment.cacheTtlS;
-      return {
-        model: a.variant.model,
-        ...(a.variant.systemPrompt !== undefined ? { systemPrompt: a.variant.systemPrompt } : {}),
-        ...(a.variant.params !== undefined ? { params: a.variant.params } : {}),
+  async function routeTo(ref: string, ctx: RouteContext): Promise<RouteDecision> {
+    const experiment = await experiments.get(ref);
+    const user = typeof ctx.body.user === 'string' && ctx.body.user !== '' ? ctx.body.user : undefined;
+    const a = assign(experiment, user ?? header(ctx.headers, 'x-unit-id'));
+    assignments?.inc({ kind: !a.exposure ? 'not_running' : a.sticky ? 'sticky' : 'unsticky' });
+    if (a.exposure) {
+      if (open.size >= MAX_OPEN) open.delete(open.keys().next().value!);
+      open.set(ctx.requestId, {
         experimentId: experiment.id,
         variant: a.variant.name,
         unit: a.unit,
-        cacheable: ttlS !== null && ttlS > 0,
-        ...(ttlS !== null && ttlS > 0 ? { cacheTtlMs: ttlS * 1000 } : {}),
-      };
+        sticky: a.sticky,
+        at: Date.now(),
+      });
+    }
+    const ttlS = experiment.cacheTtlS;
+    return {
+      model: a.variant.model,
+      ...(a.variant.systemPrompt !== undefined ? { systemPrompt: a.variant.systemPrompt } : {}),
+      ...(a.variant.params !== undefined ? { params: a.variant.params } : {}),
+      experimentId: experiment.id,
+      variant: a.variant.name,
+      unit: a.unit,
+      cacheable: ttlS !== null && ttlS > 0,
+      ...(ttlS !== null && ttlS > 0 ? { cacheTtlMs: ttlS * 1000 } : {}),
+    };
+  }
+
+  return {
+    /** Undefined at once (no promise) when the request names no experiment. */
+    route(ctx: RouteContext): RouteDecision | undefined | Promise<RouteDecision | undefined> {
+      const ref = experimentRef(ctx);
+      if (ref === undefined) return undefined;
+      return routeTo(ref, ctx);
     },
 
     record(r: CompletionRecord): void {

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../perf/errors.ts';
-import type { MetricsRegistry } from '../../perf/metrics/index.ts';
+import { histogramObserver, type MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
   type Compression,
@@ -107,6 +107,16 @@ function completionJson(id: string, c: CachedCompletion): string {
   });
 }
 
+/** Memoised (frozen, shared) bodies that passed validation: they cannot have changed since. */
+const validated = new WeakSet<object>();
+
+function validBody(raw: unknown): ChatCompletionRequest {
+  if (typeof raw === 'object' && raw !== null && validated.has(raw)) return raw as ChatCompletionRequest;
+  const body = validateChatRequest(raw);
+  if (Object.isFrozen(body)) validated.add(body);
+  return body;
+}
+
 /** The last cache key computed per request body object (the memoised bodies are shared, frozen). */
 const keyMemo = new WeakMap<object, { tenant: string; model: string; key: string }>();
 
@@ -147,11 +157,17 @@ export function createChatHandler(options: ChatHandlerOptions) {
     help: 'Time a chat completion spent in Versus, provider time excluded (the x-gateway-overhead-ms header).',
     labelNames: ['served'] as const,
   });
+  // One bound observer per label value: observe() with a label object hashes it on every call.
+  const observeOverhead: Record<Served, ((seconds: number) => void) | undefined> = {
+    cache: overheadSeconds && histogramObserver(overheadSeconds, { served: 'cache' }),
+    upstream: overheadSeconds && histogramObserver(overheadSeconds, { served: 'upstream' }),
+    error: overheadSeconds && histogramObserver(overheadSeconds, { served: 'error' }),
+  };
 
   /** The overhead header value; also observed in gateway_overhead_seconds. */
   function overhead(reply: FastifyReply, timing: { upstreamMs: number }, served: Served): string {
     const ms = Math.max(0, reply.elapsedTime - timing.upstreamMs);
-    overheadSeconds?.observe({ served }, ms / 1000);
+    observeOverhead[served]?.(ms / 1000);
     return ms.toFixed(3);
   }
   const bodies = options.bodies ?? precompressedBodies();
@@ -355,7 +371,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
   }
 
   return async function chatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const body = validateChatRequest(request.body);
+    const body = validBody(request.body);
     const record: CompletionRecord = {
       requestId: request.id,
       model: body.model,
@@ -370,14 +386,17 @@ export function createChatHandler(options: ChatHandlerOptions) {
     const timing = { upstreamMs: 0 };
     const watch = new ClientWatch(reply);
     try {
-      const decision = hooks?.route
-        ? await hooks.route({
-            body,
-            headers: request.headers,
-            principalId: request.principal.id,
-            requestId: request.id,
-          })
-        : undefined;
+      // A hook that decides synchronously (no experiment named) costs no await.
+      const routed = hooks?.route?.({
+        body,
+        headers: request.headers,
+        principalId: request.principal.id,
+        requestId: request.id,
+      });
+      const decision: RouteDecision | undefined =
+        typeof (routed as PromiseLike<unknown> | undefined)?.then === 'function'
+          ? await routed
+          : (routed as RouteDecision | undefined);
       if (decision !== undefined) {
         if (decision.experimentId !== undefined) record.experimentId = decision.experimentId;
         if (decision.variant !== undefined) {
