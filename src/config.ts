@@ -544,7 +544,7 @@ export const VARIABLES = {
   },
   PROVIDER_QUEUE_SIZE: {
     name: 'PROVIDER_QUEUE_SIZE',
-    default: '256',
+    default: '2048',
     parse: int(0, 100_000),
     doc: 'Calls waiting per model when the bulkhead is full; beyond it 503 BULKHEAD_FULL.',
   },
