@@ -134,6 +134,16 @@ describe('half-open trial', () => {
     await trip(s);
     expect(transitions.filter((t) => t.to === 'open').map((t) => t.openForMs)).toEqual([1000, 2000, 1000]);
   });
+});
+
+describe('calls', () => {
+  it('takes a plain value from a call that is not async, and frees its bulkhead slot', async () => {
+    const s = service();
+    const plain = (() => 'plain') as unknown as () => Promise<string>;
+    await expect(s.execute(plain)).resolves.toBe('plain');
+    expect(s.inFlight).toBe(0);
+    expect(s.window).toEqual({ successes: 1, failures: 0 });
+  });
 
   it('treats a synchronous throw from the call as a failed attempt', async () => {
     const s = service();

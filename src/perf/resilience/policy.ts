@@ -268,6 +268,8 @@ export class ServicePolicy {
     let pending: Promise<T>;
     try {
       pending = fn(ctx);
+      // A plain value (from a non-async fn) must not break the chain and leak a bulkhead slot.
+      if (!(pending instanceof Promise)) pending = Promise.resolve(pending);
     } catch (err) {
       // A synchronous throw is a failed attempt like any other.
       if (ctx.entry !== undefined) this.#deadlines?.finish(ctx.entry);

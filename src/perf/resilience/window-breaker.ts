@@ -49,7 +49,7 @@ export class WindowBreaker {
 
   /** Counts in the window, for status views. */
   get counts(): { successes: number; failures: number } {
-    if (this.#timer !== undefined) this.#rotate(Date.now());
+    this.#rotate(Date.now());
     return { successes: this.#totalSuccesses, failures: this.#totalFailures };
   }
 
