@@ -1,5 +1,5 @@
 /**
- * Cost per call of the resilience wrapper (bulkhead + retry + cockatiel breaker + per-attempt
+ * Cost per call of the resilience wrapper (bulkhead + retry + circuit breaker + per-attempt
  * timeout) on the success path, against a plain call, cockatiel's breaker alone, cockatiel's full
  * policy stack, and opossum, all in the same run. Overhead = time per call minus the plain call.
  */

@@ -1,3 +1,4 @@
+export type { BreakerState, Transition } from './circuit.ts';
 export { type CorrelatorOptions, FailureCorrelator, type Incident } from './correlation.ts';
 export { BulkheadFullError, CircuitOpenError, UpstreamTimeoutError } from './errors.ts';
 export {
@@ -14,7 +15,7 @@ export {
   type RetryOptions,
   type ServiceOptions,
 } from './options.ts';
-export { type AttemptContext, type BreakerState, ServicePolicy, type Transition } from './policy.ts';
+export { type AttemptContext, ServicePolicy } from './policy.ts';
 export {
   createResilience,
   type Resilience,

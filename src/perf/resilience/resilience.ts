@@ -3,9 +3,10 @@
  * `circuit_breaker_state{service}` gauge, transition logs, manual reset and failure correlation.
  */
 import type { MetricsRegistry } from '../metrics/index.ts';
+import type { BreakerState, Transition } from './circuit.ts';
 import { FailureCorrelator, type Incident } from './correlation.ts';
 import { resolveOptions, type ServiceOptions } from './options.ts';
-import { type BreakerState, ServicePolicy, type Transition } from './policy.ts';
+import { ServicePolicy } from './policy.ts';
 
 /** The logging surface used (pino and Fastify loggers fit). */
 export interface ResilienceLogger {
