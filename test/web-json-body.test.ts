@@ -34,7 +34,9 @@ describe('JSON body memo', () => {
     const { app: a, seen, memo } = await build();
     const text = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect((await post(a, '/memo', text)).json()).toEqual({ frozen: true });
-    expect((await post(a, '/memo', text, 'application/json; charset=utf-8')).json()).toEqual({ frozen: true });
+    expect((await post(a, '/memo', text, 'application/json; charset=utf-8')).json()).toEqual({
+      frozen: true,
+    });
     await post(a, '/memo', `${text} `);
     expect(seen[0]).toBe(seen[1]);
     expect(seen[2]).not.toBe(seen[0]);
