@@ -73,3 +73,6 @@ export class WaitHistogram {
     return this.#counts.map((count, i) => ({ le: WAIT_BUCKETS_MS[i] ?? '+Inf', count }));
   }
 }
+
+/** `dataDir` value for an embedded database held in memory only. */
+export const IN_MEMORY = ':memory:';

@@ -1,6 +1,7 @@
 export type { SlowQueryReport, StatementStats } from './analyzer.ts';
 export { createDatabase } from './database.ts';
 export type { PoolStats } from './driver.ts';
+export { IN_MEMORY } from './driver.ts';
 export {
   DbClosedError,
   DbConstraintError,
@@ -13,7 +14,6 @@ export {
   DbUnavailableError,
 } from './errors.ts';
 export type { MigrationReport } from './migrations.ts';
-export { IN_MEMORY } from './pglite-driver.ts';
 export type { Suggestion } from './plan.ts';
 export { type CachedQueryOptions, type QueryCacheStore, tableTag } from './query-cache.ts';
 export { analyzeStatement, analyzeStatementUncached, loadParser, type StatementInfo } from './sql.ts';

@@ -7,11 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Acquired, Driver, PoolStats, RawResult, Session } from './driver.ts';
-import { WaitHistogram } from './driver.ts';
+/** DATA_DIR value that keeps the database in memory (tests). */
+import { IN_MEMORY, WaitHistogram } from './driver.ts';
 import { DbClosedError, DbPoolTimeoutError } from './errors.ts';
 
-/** DATA_DIR value that keeps the database in memory (tests). */
-export const IN_MEMORY = ':memory:';
+export { IN_MEMORY };
 
 export interface PgliteDriverOptions {
   /** Directory that holds the `pglite` folder, or ':memory:'. */
