@@ -7,7 +7,7 @@
  * The principal's id is a short digest prefix: safe to log, to label metrics with and to use as
  * a tenant in cache keys.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 
@@ -38,7 +38,7 @@ const kPrincipal = Symbol('principal');
 const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', id: 'anonymous' });
 
 function digest(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** Reads a key from `Authorization: Bearer KEY` or `x-api-key: KEY`. */
@@ -53,9 +53,20 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
-function matches(path: string, prefixes: readonly string[]): boolean {
-  for (const p of prefixes) {
-    if (path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`) || path.startsWith(`${p}?`)) return true;
+/** A prefix matches itself, paths below it and itself with a query; the forms are made once. */
+interface Prefix {
+  exact: string;
+  below: string;
+  query: string;
+}
+
+function prefixes(list: readonly string[]): Prefix[] {
+  return list.map((p) => ({ exact: p, below: p.endsWith('/') ? p : `${p}/`, query: `${p}?` }));
+}
+
+function matches(path: string, list: readonly Prefix[]): boolean {
+  for (const p of list) {
+    if (path === p.exact || path.startsWith(p.below) || path.startsWith(p.query)) return true;
   }
   return false;
 }
@@ -71,8 +82,8 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     principals.set(d, { kind: 'admin', id: `key_${d.slice(0, 12)}` });
   }
   const enabled = principals.size > 0;
-  const clientPrefixes = options.clientPrefixes ?? ['/v1/'];
-  const adminPrefixes = options.adminPrefixes ?? ['/admin', '/metrics'];
+  const clientPrefixes = prefixes(options.clientPrefixes ?? ['/v1/']);
+  const adminPrefixes = prefixes(options.adminPrefixes ?? ['/admin', '/metrics']);
   const adminConfigured = options.adminKey !== undefined;
 
   // Fastify forbids object defaults on decorators (they would be shared between requests), so the
@@ -87,26 +98,32 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
   });
   if (!enabled) return;
 
-  app.addHook('onRequest', async (request) => {
+  // A callback hook, not an async one: no promise per request on the path every call takes.
+  app.addHook('onRequest', (request, _reply, done) => {
     const url = request.url;
     const needsAdmin = matches(url, adminPrefixes);
-    if (!needsAdmin && !matches(url, clientPrefixes)) return;
+    if (!needsAdmin && !matches(url, clientPrefixes)) return done();
     const key = presentedKey(request);
     const principal = key === undefined || key === '' ? undefined : principals.get(digest(key));
     if (principal === undefined) {
-      throw new UnauthorizedError(
-        key === undefined || key === ''
-          ? 'this route needs an API key: send Authorization: Bearer <key>'
-          : 'the API key is not valid',
+      return done(
+        new UnauthorizedError(
+          key === undefined || key === ''
+            ? 'this route needs an API key: send Authorization: Bearer <key>'
+            : 'the API key is not valid',
+        ),
       );
     }
     if (needsAdmin && principal.kind !== 'admin') {
-      throw new ForbiddenError(
-        adminConfigured
-          ? 'this route needs the admin key (ADMIN_API_KEY)'
-          : 'this route needs the admin key, and none is configured: set ADMIN_API_KEY on the server',
+      return done(
+        new ForbiddenError(
+          adminConfigured
+            ? 'this route needs the admin key (ADMIN_API_KEY)'
+            : 'this route needs the admin key, and none is configured: set ADMIN_API_KEY on the server',
+        ),
       );
     }
     request.principal = principal;
+    done();
   });
 }
