@@ -91,6 +91,7 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   const shared: RateLimitStore | undefined =
     options.redis === undefined ? undefined : redisStore(options.redis, options.prefix ?? 'versus:rl:');
   const policy = `${limit};w=${Math.round(windowMs / 1000)}`;
+  const limitHeader = String(limit);
   const limited = options.metrics?.counter({
     name: 'http_requests_rate_limited_total',
     help: 'Requests answered 429 RATE_LIMITED.',
@@ -103,7 +104,7 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   });
 
   const apply = (reply: FastifyReply, d: RateLimitDecision): boolean => {
-    reply.header('ratelimit-limit', String(d.limit));
+    reply.header('ratelimit-limit', limitHeader);
     reply.header('ratelimit-remaining', String(d.remaining));
     reply.header('ratelimit-reset', String(d.resetS));
     reply.header('ratelimit-policy', policy);
