@@ -7,7 +7,7 @@
  */
 import zlib from 'node:zlib';
 import { Packr } from 'msgpackr';
-import type { Entry } from './entry.ts';
+import { type Entry, newEntry } from './entry.ts';
 
 export const CODEC = {
   /** msgpack, uncompressed. */
@@ -79,5 +79,5 @@ export function decodeEntry(buf: Buffer): Entry {
     string[] | null,
     unknown,
   ];
-  return { value, createdAt, expiresAt, staleUntil, tags: tags ?? undefined, p: undefined };
+  return newEntry(value, createdAt, expiresAt, staleUntil, tags ?? undefined);
 }

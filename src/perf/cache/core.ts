@@ -17,7 +17,7 @@ import {
   L1_STALE,
 } from './counters.ts';
 import { toMs } from './duration.ts';
-import { clock, type Entry, makeEntry, readNow } from './entry.ts';
+import { clock, type Entry, makeEntry, newEntry, readNow } from './entry.ts';
 import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
 import { Events } from './events.ts';
 import { Keys } from './keys.ts';
@@ -276,12 +276,7 @@ export class CacheCore {
     if (this.o.graceBackoff > 0) {
       const now = clock();
       const until = now + this.o.graceBackoff;
-      this.l1.set(full, {
-        ...e,
-        createdAt: now,
-        expiresAt: until,
-        staleUntil: Math.max(e.staleUntil, until),
-      });
+      this.l1.set(full, newEntry(e.value, now, until, Math.max(e.staleUntil, until), e.tags));
     }
   }
 

@@ -15,6 +15,19 @@ export interface Entry {
    * allocate nothing.
    */
   p: Promise<unknown> | undefined;
+  /** L1's CLOCK bit: used since the eviction hand last passed. */
+  seen: boolean;
+}
+
+/** Every entry is built here, so all have one shape and the hit path's property reads stay monomorphic. */
+export function newEntry(
+  value: unknown,
+  createdAt: number,
+  expiresAt: number,
+  staleUntil: number,
+  tags: readonly string[] | undefined,
+): Entry {
+  return { value, createdAt, expiresAt, staleUntil, tags, p: undefined, seen: false };
 }
 
 let last = 0;
@@ -39,7 +52,7 @@ export function makeEntry(
 ): Entry {
   const createdAt = clock();
   const expiresAt = createdAt + ttl;
-  return { value, createdAt, expiresAt, staleUntil: expiresAt + grace, tags, p: undefined };
+  return newEntry(value, createdAt, expiresAt, expiresAt + grace, tags);
 }
 
 let coarse = 0;

@@ -1,5 +1,5 @@
 /**
- * The tiered cache: memory L1 (lru-cache) in front of an optional Redis L2, with an invalidation
+ * The tiered cache: memory L1 (Map, CLOCK eviction) in front of an optional Redis L2, with an invalidation
  * bus, stampede protection, grace, tags, warmers, metrics and events. See docs/cache.md.
  */
 import { CacheView } from './cache.ts';

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { createCounts, L1_EVICT } from '../src/perf/cache/counters.ts';
+import { makeEntry } from '../src/perf/cache/entry.ts';
+import { createL1 } from '../src/perf/cache/l1.ts';
+
+const entry = (value: unknown) => makeEntry(value, 60_000, 0, undefined);
+
+describe('L1 eviction (CLOCK)', () => {
+  it('evicts the oldest entry not read since the hand last passed, and counts it', () => {
+    const counts = createCounts();
+    const l1 = createL1(3, undefined, () => 1, counts);
+    for (const k of ['a', 'b', 'c']) l1.set(k, entry(k));
+    l1.set('d', entry('d')); // everything was just written: the oldest, a, goes
+    expect([...l1.keys()].sort()).toEqual(['b', 'c', 'd']);
+    l1.get('b');
+    l1.set('e', entry('e')); // b was read since: c goes
+    expect(l1.peek('b')).toBeDefined();
+    expect(l1.peek('c')).toBeUndefined();
+    expect(l1.size).toBe(3);
+    expect(counts[L1_EVICT]).toBe(2);
+  });
+
+  it('replacing or deleting an entry is not an eviction', () => {
+    const counts = createCounts();
+    const l1 = createL1(2, undefined, () => 1, counts);
+    l1.set('a', entry(1));
+    l1.set('a', entry(2));
+    l1.delete('a');
+    l1.set('b', entry(3));
+    l1.clear();
+    expect(l1.size).toBe(0);
+    expect(counts[L1_EVICT]).toBe(0);
+  });
+
+  it('bounds bytes, drops a value larger than the bound and the older value of its key', () => {
+    const counts = createCounts();
+    const l1 = createL1(100, 10, (v) => (v as string).length, counts);
+    l1.set('a', entry('xxxx'));
+    l1.set('b', entry('xxxx'));
+    expect(l1.calculatedSize).toBe(8);
+    l1.set('c', entry('xxxx')); // 12 > 10: the oldest goes
+    expect(l1.peek('a')).toBeUndefined();
+    expect(l1.calculatedSize).toBe(8);
+    l1.set('b', entry('x'.repeat(11)));
+    expect(l1.peek('b')).toBeUndefined();
+    expect(l1.calculatedSize).toBe(4);
+    l1.delete('c');
+    expect(l1.calculatedSize).toBe(0);
+    expect(counts[L1_EVICT]).toBe(1);
+  });
+});
