@@ -5,28 +5,11 @@ import {
   BulkheadFullError,
   CircuitOpenError,
   createResilience,
-  type FailureKind,
   type Resilience,
   type Transition,
   UpstreamTimeoutError,
 } from '../../src/perf/resilience/index.ts';
-
-class Failure extends Error {
-  readonly failureKind: FailureKind;
-  readonly retryAfterMs: number | undefined;
-  constructor(kind: FailureKind, retryAfterMs?: number) {
-    super(`failed: ${kind}`);
-    this.failureKind = kind;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-const ok = async () => 'ok';
-const fail =
-  (kind: FailureKind = 'server') =>
-  async () => {
-    throw new Failure(kind);
-  };
+import { Failure, fail, ok } from '../helpers/failures.ts';
 
 let resilience: Resilience;
 let transitions: Transition[];

@@ -7,26 +7,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CircuitOpenError,
   createResilience,
-  type FailureKind,
   type Resilience,
   type ServicePolicy,
   type Transition,
 } from '../../src/perf/resilience/index.ts';
-
-class Failure extends Error {
-  readonly failureKind: FailureKind;
-  constructor(kind: FailureKind) {
-    super(`failed: ${kind}`);
-    this.failureKind = kind;
-  }
-}
-
-const ok = async () => 'ok';
-const fail =
-  (kind: FailureKind = 'server') =>
-  async () => {
-    throw new Failure(kind);
-  };
+import { Failure, fail, ok } from '../helpers/failures.ts';
 
 /** A call that settles when the test says so. */
 function pending() {
