@@ -4,9 +4,7 @@
  * keys and bentocache (memory L1 of 100 + Redis L2 + bus), in one process, alternating.
  * Also one read at a time, against the seed's floor of 2,000 gets/s.
  */
-import { createCache } from '../../src/perf/cache/index.ts';
-import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
-import { bentoTiered, dropPrefix } from '../lib/anchors.ts';
+import { benchValue, tieredContenders } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
@@ -15,27 +13,21 @@ import type { Scenario } from '../lib/scenario.ts';
 const N = 10_000;
 const WINDOW = 100;
 const KEYS = Array.from({ length: N }, (_, i) => `item:${i}`);
-const value = (i: number) => ({ id: i, title: `item number ${i}`, price: i * 1.5, tags: ['a', 'b'] });
 
 export const scenario: Scenario = {
   id: 'cache-l2',
   title: 'Cache: L1 miss -> L2 hit, 100 in flight, vs raw ioredis and bentocache',
   async run({ runs, log }) {
-    const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-    const redis = createRedisClient(url, { name: 'versus-bench' });
-    const name = `bench-l2-${process.pid}-${Date.now().toString(36)}`;
-    // A 1 s L2 timeout instead of 50 ms: on a shared 2-core machine a load spike can pass 50 ms,
-    // and a skipped write during seeding would turn into misses measured as reads.
-    const versus = createCache({ name, redis, l1: { maxEntries: WINDOW }, l2: { timeout: 1000 } });
-    const { bento, redis: bentoRedis } = bentoTiered(url, `${name}-bento`, WINDOW);
-    const plain = bentoTiered(url, `${name}-bento-plain`, WINDOW, false);
+    const { redis, name, versus, bento, plainBento, close } = tieredContenders('l2', WINDOW);
     const rows: string[][] = [];
     try {
       await versus.ready();
       for (let i = 0; i < N; i += 100) {
-        await Promise.all(KEYS.slice(i, i + 100).map((k, j) => versus.set(k, value(i + j), { ttl: '10m' })));
         await Promise.all(
-          KEYS.slice(i, i + 100).map((k, j) => bento.set({ key: k, value: value(i + j), ttl: '10m' })),
+          KEYS.slice(i, i + 100).map((k, j) => versus.set(k, benchValue(i + j), { ttl: '10m' })),
+        );
+        await Promise.all(
+          KEYS.slice(i, i + 100).map((k, j) => bento.set({ key: k, value: benchValue(i + j), ttl: '10m' })),
         );
       }
       const written = await redis.exists(...KEYS.map((k) => `${name}::${k}`));
@@ -62,7 +54,7 @@ export const scenario: Scenario = {
           WINDOW,
         ],
         'bentocache get ×100, default connection': [
-          () => Promise.all(windowOf(KEYS).map((k) => plain.bento.get({ key: k }))),
+          () => Promise.all(windowOf(KEYS).map((k) => plainBento.get({ key: k }))),
           WINDOW,
         ],
         'Versus get ×100': [() => Promise.all(windowOf(KEYS).map((k) => versus.get(k))), WINDOW],
@@ -94,13 +86,7 @@ export const scenario: Scenario = {
       rows.push(['(Versus L2 hit rate over the run)', `${(hitRate * 100).toFixed(1)} %`, '', '', '']);
       rows.push(['(seed floor for gets)', '2,000', '', '', '']);
     } finally {
-      await versus.close();
-      await bento.disconnectAll();
-      await plain.bento.disconnectAll();
-      await dropPrefix(redis, name);
-      await closeRedis(redis);
-      bentoRedis.disconnect();
-      plain.redis.disconnect();
+      await close();
     }
     const markdown = [
       preamble('npm run bench -- cache-l2', runs),

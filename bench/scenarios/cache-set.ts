@@ -5,30 +5,21 @@
  * flight and one at a time, in one process, alternating. One at a time is the seed's floor
  * (> 1,000 sets/s).
  */
-import { createCache } from '../../src/perf/cache/index.ts';
-import { closeRedis, createRedisClient } from '../../src/perf/redis/index.ts';
-import { bentoTiered, cacheManagerMemory, dropPrefix } from '../lib/anchors.ts';
+import { benchValue, cacheManagerMemory, tieredContenders } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const N = 10_000;
-const value = (i: number) => ({ id: i, title: `item number ${i}`, price: i * 1.5, tags: ['a', 'b'] });
 
 export const scenario: Scenario = {
   id: 'cache-set',
   title: 'Cache: set through both tiers vs bentocache, cache-manager, raw ioredis',
   async run({ runs, log }) {
-    const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-    const redis = createRedisClient(url, { name: 'versus-bench' });
-    const name = `bench-set-${process.pid}-${Date.now().toString(36)}`;
-    // 1 s L2 timeout: see cache-l2 (a load spike must not turn writes into skipped writes).
-    const versus = createCache({ name, redis, l1: { maxEntries: 10_000 }, l2: { timeout: 1000 } });
-    const { bento, redis: bentoRedis } = bentoTiered(url, `${name}-bento`);
-    const plain = bentoTiered(url, `${name}-bento-plain`, 10_000, false);
+    const { redis, name, versus, bento, plainBento, close } = tieredContenders('set', 10_000);
     const manager = cacheManagerMemory();
-    const payload = Buffer.from(JSON.stringify(value(12345)));
+    const payload = Buffer.from(JSON.stringify(benchValue(12345)));
     const rows: string[][] = [];
     try {
       await versus.ready();
@@ -46,23 +37,23 @@ export const scenario: Scenario = {
           100,
         ],
         'cache-manager set ×100 (memory only)': [
-          () => hundred((k, n) => manager.set(k, value(n), 600_000)),
+          () => hundred((k, n) => manager.set(k, benchValue(n), 600_000)),
           100,
         ],
         'bentocache set ×100, auto-pipelined connection': [
-          () => hundred((k, n) => bento.set({ key: k, value: value(n), ttl: '10m' })),
+          () => hundred((k, n) => bento.set({ key: k, value: benchValue(n), ttl: '10m' })),
           100,
         ],
         'bentocache set ×100, default connection': [
-          () => hundred((k, n) => plain.bento.set({ key: k, value: value(n), ttl: '10m' })),
+          () => hundred((k, n) => plainBento.set({ key: k, value: benchValue(n), ttl: '10m' })),
           100,
         ],
-        'Versus set ×100': [() => hundred((k, n) => versus.set(k, value(n), { ttl: '10m' })), 100],
+        'Versus set ×100': [() => hundred((k, n) => versus.set(k, benchValue(n), { ttl: '10m' })), 100],
         'bentocache set, one at a time': [
-          () => bento.set({ key: `one:${i++ % N}`, value: value(i), ttl: '10m' }),
+          () => bento.set({ key: `one:${i++ % N}`, value: benchValue(i), ttl: '10m' }),
           1,
         ],
-        'Versus set, one at a time': [() => versus.set(`one:${i++ % N}`, value(i), { ttl: '10m' }), 1],
+        'Versus set, one at a time': [() => versus.set(`one:${i++ % N}`, benchValue(i), { ttl: '10m' }), 1],
       };
       const results = new Samples();
       for (let r = 0; r < runs; r++) {
@@ -91,13 +82,7 @@ export const scenario: Scenario = {
       rows.push(['(Versus L2 write errors over the run)', String(s.counts.l2Errors), '', '', '', '']);
       rows.push(['(seed floor for sets)', '1,000', '', '', '', '']);
     } finally {
-      await versus.close();
-      await bento.disconnectAll();
-      await plain.bento.disconnectAll();
-      bentoRedis.disconnect();
-      plain.redis.disconnect();
-      await dropPrefix(redis, name);
-      await closeRedis(redis);
+      await close();
     }
     const markdown = [
       preamble('npm run bench -- cache-set', runs),
