@@ -3,9 +3,8 @@
  * uncached against cachedQuery hits from the tiered cache's memory tier, same run. The rows are
  * built with generate_series in a schema of their own, dropped afterwards.
  */
-import pg from 'pg';
-import { createCache } from '../../src/perf/cache/index.ts';
-import { createDatabase, type Database } from '../../src/perf/db/index.ts';
+import type { Database } from '../../src/perf/db/index.ts';
+import { withBenchDatabase } from '../lib/database.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -23,40 +22,8 @@ function percentile(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)] ?? Number.NaN;
 }
 
-async function withSchema<T>(url: string | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  const cache = createCache({ name: `bench_dbq_${process.pid}` });
-  if (url === undefined) {
-    const db = await createDatabase({
-      dataDir: ':memory:',
-      cache: cache.namespace('db'),
-      slowQueryMs: 60_000,
-    });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-      await cache.close();
-    }
-  }
-  const schema = `bench_dbq_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const db = await createDatabase({
-    url,
-    searchPath: schema,
-    poolSize: 4,
-    cache: cache.namespace('db'),
-    slowQueryMs: 60_000,
-  });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-    await cache.close();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
-  }
+function withSchema<T>(url: string | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
+  return withBenchDatabase({ prefix: 'bench_dbq', url, poolSize: 4, slowQueryMs: 60_000 }, fn);
 }
 
 export const scenario: Scenario = {

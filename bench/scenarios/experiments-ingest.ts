@@ -5,9 +5,9 @@
  */
 import type { ExperimentEvent } from '../../src/platform/events/index.ts';
 import { insertEvent, insertEvents } from '../../src/platform/events/index.ts';
+import { withProductSchema } from '../lib/experiments-db.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
-import { withProductSchema } from './experiments-db.ts';
 
 const BATCHED = 200_000;
 const ROW_AT_A_TIME = 10_000;

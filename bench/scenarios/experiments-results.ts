@@ -4,9 +4,9 @@
  * results service served from the query cache (the tiered cache's memory tier), same run.
  */
 import { createResultsService, RESULTS_SQL } from '../../src/platform/analytics/index.ts';
+import { withProductSchema } from '../lib/experiments-db.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
-import { withProductSchema } from './experiments-db.ts';
 
 const EVENTS = 1_000_000;
 const UNCACHED = 10;
