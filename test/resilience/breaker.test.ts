@@ -9,7 +9,7 @@ import {
   type Transition,
   UpstreamTimeoutError,
 } from '../../src/perf/resilience/index.ts';
-import { Failure, fail, ok } from '../helpers/failures.ts';
+import { Failure, fail, ok, TEST_POLICY } from '../helpers/failures.ts';
 
 let resilience: Resilience;
 let transitions: Transition[];
@@ -17,11 +17,7 @@ let transitions: Transition[];
 function make(defaults: Parameters<typeof createResilience>[0] = {}) {
   transitions = [];
   resilience = createResilience({
-    defaults: {
-      timeoutMs: 0,
-      retry: { maxAttempts: 1 },
-      breaker: { threshold: 0.5, windowMs: 10_000, minimumVolume: 4, openMs: 1000, maxOpenMs: 8000 },
-    },
+    defaults: TEST_POLICY,
     onTransition: (t) => transitions.push(t),
     ...defaults,
   });

@@ -11,7 +11,7 @@ import {
   type ServicePolicy,
   type Transition,
 } from '../../src/perf/resilience/index.ts';
-import { Failure, fail, ok } from '../helpers/failures.ts';
+import { Failure, fail, ok, TEST_POLICY } from '../helpers/failures.ts';
 
 /** A call that settles when the test says so. */
 function pending() {
@@ -35,11 +35,7 @@ let transitions: Transition[];
 function service(name = 'up'): ServicePolicy {
   transitions = [];
   resilience = createResilience({
-    defaults: {
-      timeoutMs: 0,
-      retry: { maxAttempts: 1 },
-      breaker: { threshold: 0.5, windowMs: 10_000, minimumVolume: 4, openMs: 1000, maxOpenMs: 8000 },
-    },
+    defaults: TEST_POLICY,
     onTransition: (t) => transitions.push(t),
   });
   return resilience.service(name);
