@@ -124,4 +124,14 @@ describe('experiment service', () => {
     const rest = await service.list({ limit: 2, after: first[1]!.id });
     expect(rest.map((e) => e.name)).toEqual(['l3']);
   });
+
+  it('keeps creation order for experiments created in the same millisecond', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `burst${String(i).padStart(2, '0')}`);
+    const created = await Promise.all(names.map((n) => service.create(body(n))));
+    const byCreation = [...created].sort((a, b) => (a.id < b.id ? -1 : 1)).map((e) => e.name);
+    // Creation order is the order create() made the ids in: the order of the calls.
+    expect(byCreation).toEqual(names);
+    const listed = await service.list({ limit: 1000 });
+    expect(listed.map((e) => e.name).filter((n) => n.startsWith('burst'))).toEqual(names);
+  });
 });

@@ -50,9 +50,15 @@ export interface ExperimentService {
 export const experimentTag = (id: string): string => `experiment:${id}`;
 const nameTag = (name: string): string => `experiment-name:${name}`;
 
+let lastIdMs = 0;
+
 function newId(): string {
-  // Time first, so ids sort by creation (the list's order and cursor).
-  return `${ID_PREFIX}${Date.now().toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
+  // Time first, so ids sort by creation (the list's order and cursor). Ids made in the same
+  // millisecond take the next millisecond, so a burst still sorts in creation order here; the
+  // random part only orders ids of different instances made in the same millisecond.
+  const ms = Math.max(Date.now(), lastIdMs + 1);
+  lastIdMs = ms;
+  return `${ID_PREFIX}${ms.toString(36).padStart(9, '0')}${randomBytes(5).toString('hex')}`;
 }
 
 export function createExperimentService(options: ExperimentServiceOptions): ExperimentService {
