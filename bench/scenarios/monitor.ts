@@ -3,14 +3,17 @@
  * the monitor, and the monitor's windowed HDR histogram), `context()` per call against calling the
  * function bare, and a whole request through Fastify with the monitor on and off.
  */
+import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
+import * as hdr from 'hdr-histogram-js';
 import { measure } from 'mitata';
 import { testConfig } from '../../src/config.ts';
 import { createMetricsRegistry } from '../../src/perf/metrics/index.ts';
 import { createPerformanceManager, installRequestTiming } from '../../src/perf/monitor/index.ts';
+import { LogHistogram } from '../../src/perf/monitor/log-histogram.ts';
 import { installHttpMetrics } from '../../src/perf/web/index.ts';
 import { buildServer } from '../../src/server.ts';
-import { median, preamble, table } from '../lib/report.ts';
+import { median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 type Hook = (request: unknown, reply: unknown, done: () => void) => void;
@@ -28,6 +31,22 @@ function hooksOf(install: (app: FastifyInstance) => void, routes: string[] = [])
     return route.onResponse?.[0];
   });
   return { root: hooks.filter((h) => h.name === 'onResponse').map((h) => h.fn), perRoute };
+}
+
+/** RSS a fresh Node process gains by running `code` (an ES module body), median of 3, MB. */
+function rssCostMb(code: string): number {
+  const probe = (body: string) =>
+    Number(
+      execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', `${body}\nprocess.stdout.write(String(process.memoryUsage().rss))`],
+        { cwd: new URL('../..', import.meta.url), encoding: 'utf8' },
+      ),
+    );
+  // Both sides strip one line of TypeScript first, so Node's own type stripper is in the baseline.
+  const strip = "(await import('node:module')).stripTypeScriptTypes('let a: number = 1');";
+  const deltas = [0, 1, 2].map(() => probe(`${strip}\n${code}`) - probe(strip));
+  return median(deltas) / 2 ** 20;
 }
 
 const nsPerOp = async (fn: () => unknown) => (await measure(fn, { min_cpu_time: 300e6 })).p50;
@@ -85,11 +104,29 @@ export const scenario: Scenario = {
     await apps.on.ready();
     await apps.off.ready();
 
+    // Latencies in µs as the monitor records them: mostly milliseconds, a tail to seconds.
+    const latencies = Array.from({ length: 1024 }, (_, k) => Math.round(200 + ((k * 7919) % 1024) ** 2.2));
+    await hdr.initWebAssembly();
+    const mine = new LogHistogram();
+    const hdrOptions = { bitBucketSize: 32, autoResize: true, numberOfSignificantValueDigits: 3 } as const;
+    const hdrWasm = hdr.build({ ...hdrOptions, useWebAssembly: true });
+    const hdrJs = hdr.build({ ...hdrOptions, useWebAssembly: false });
+    for (const v of latencies) {
+      mine.record(v);
+      hdrWasm.recordValue(v);
+      hdrJs.recordValue(v);
+    }
+
     const r: Record<string, number[]> = {};
     const add = (k: string, v: number) => {
       r[k] = [...(r[k] ?? []), v];
     };
     for (let run = 0; run < runs; run++) {
+      add('recordMine', await nsPerOp(() => mine.record(latencies[i++ & 1023]!)));
+      add('recordWasm', await nsPerOp(() => hdrWasm.recordValue(latencies[i++ & 1023]!)));
+      add('recordJs', await nsPerOp(() => hdrJs.recordValue(latencies[i++ & 1023]!)));
+      add('p99Mine', await nsPerOp(() => mine.valueAtPercentile(99)));
+      add('p99Wasm', await nsPerOp(() => hdrWasm.getValueAtPercentile(99)));
       add('monitor', await nsPerOp(onlyMonitor));
       add('prom', await nsPerOp(promOnly));
       add('both', await nsPerOp(both));
@@ -107,6 +144,15 @@ export const scenario: Scenario = {
     await apps.on.close();
     await apps.off.close();
     await manager.close();
+    hdrWasm.destroy();
+    log('  memory to load each histogram (fresh processes)');
+    const rssMine = rssCostMb(
+      "const { LogHistogram } = await import('./src/perf/monitor/log-histogram.ts'); new LogHistogram().record(5);",
+    );
+    const rssHdr = rssCostMb("const h = await import('hdr-histogram-js'); h.build().recordValue(5);");
+    const rssHdrWasm = rssCostMb(
+      "const h = await import('hdr-histogram-js'); await h.initWebAssembly(); h.build({ useWebAssembly: true }).recordValue(5);",
+    );
     const m = (k: string) => median(r[k]!);
     const ns = (v: number) => `${Math.round(v)} ns`;
     const us = (v: number) => `${(v / 1000).toFixed(1)} µs`;
@@ -118,11 +164,26 @@ export const scenario: Scenario = {
         ['what', 'cost', 'note'],
         [
           [
-            'monitor hook (windowed HDR histogram, 5xx count)',
+            'monitor hook (windowed log-linear histogram, 5xx count)',
             ns(m('monitor')),
             'what ENABLE_PERFORMANCE_MONITORING adds per request',
           ],
           ['Prometheus route histogram hook', ns(m('prom')), 'present with or without the monitor'],
+          [
+            'record one latency: Versus `LogHistogram`',
+            ns(m('recordMine')),
+            `hdr-histogram-js WebAssembly ${ns(m('recordWasm'))} (${ratio(m('recordWasm'), m('recordMine'))} of this), pure JS ${ns(m('recordJs'))} (${ratio(m('recordJs'), m('recordMine'))})`,
+          ],
+          [
+            'p99 of 1,024 latencies: Versus `LogHistogram`',
+            ns(m('p99Mine')),
+            `hdr-histogram-js WebAssembly ${ns(m('p99Wasm'))}`,
+          ],
+          [
+            'RSS a process gains by loading the histogram: Versus `LogHistogram`',
+            `${rssMine.toFixed(1)} MB`,
+            `hdr-histogram-js ${rssHdr.toFixed(1)} MB, with its WebAssembly build ${rssHdrWasm.toFixed(1)} MB`,
+          ],
           ['total instrumentation per request (both hooks)', ns(m('both')), 'goal < 1 µs'],
           [
             '`context(name, fn)` sync, overhead over calling `fn`',

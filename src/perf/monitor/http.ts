@@ -3,7 +3,7 @@ import type { PerformanceManager } from './manager.ts';
 
 /**
  * Feeds every reply's duration and status into the manager's windowed histogram: one hook, one
- * histogram update (WebAssembly HDR), no allocation.
+ * histogram update (a log-linear histogram, see log-histogram.ts), no allocation.
  */
 export function installRequestTiming(app: FastifyInstance, manager: PerformanceManager): void {
   app.addHook('onResponse', (_request, reply, done) => {
