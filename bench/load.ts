@@ -90,7 +90,7 @@ const setup =
   services.DATABASE_URL === undefined
     ? 'embedded PGlite (in memory)'
     : `PostgreSQL (${redactUrl(services.DATABASE_URL)})`;
-const versus = await startTarget('versus', 'src/main.ts', {
+const versus = await startTarget('versus', 'bin/versus.js', {
   ...services,
   MOCK_PROVIDER_URL: `${mock.url}/v1`,
   ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }),
@@ -180,7 +180,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`src/main.ts\` on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it) on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
   '',
   table(
     [

@@ -176,7 +176,7 @@ describe('config', () => {
   });
 
   it('stops the process with exit code 2 and one line per problem, no stack trace', () => {
-    const result = spawnSync(process.execPath, ['src/main.ts'], {
+    const result = spawnSync(process.execPath, ['bin/versus.js'], {
       env: { PATH: process.env.PATH ?? '', PORT: 'eighty', LOG_LEVEL: 'loud' },
       encoding: 'utf8',
       timeout: 20_000,

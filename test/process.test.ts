@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gracefulClose } from '../src/lifecycle.ts';
@@ -59,14 +62,24 @@ describe('graceful shutdown', () => {
     expect(await inflight).toBe('cut');
   });
 
-  it('exits 0 on SIGTERM and prints the start-up banner', async () => {
+  it('exits 0 on SIGTERM, prints the start-up banner and leaves the compile cache filled', async () => {
     const port = await freePort();
-    started = await startMain({ PORT: String(port) });
-    expect(started.stdout()).toContain(`listening on http://127.0.0.1:${port}`);
-    expect(started.stdout()).toMatch(/auth +off/);
-    expect((await get(port, '/health')).status).toBe(200);
-    started.child.kill('SIGTERM');
-    expect(await started.exited).toEqual({ code: 0, signal: null });
+    const cacheDir = await mkdtemp(join(tmpdir(), 'versus-compile-cache-'));
+    try {
+      // No NODE_COMPILE_CACHE (which would turn the cache on by itself): the default place, under
+      // the temp directory, is only written when bin/versus.js turns the cache on.
+      started = await startMain({ PORT: String(port), TMPDIR: cacheDir });
+      expect(started.stdout()).toContain(`listening on http://127.0.0.1:${port}`);
+      expect(started.stdout()).toMatch(/auth +off/);
+      expect((await get(port, '/health')).status).toBe(200);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+      // bin/versus.js turned the cache on: the sources it loaded are in it for the next start.
+      const files = await readdir(join(cacheDir, 'node-compile-cache'), { recursive: true });
+      expect(files.length).toBeGreaterThan(10);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });
 

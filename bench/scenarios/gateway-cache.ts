@@ -19,7 +19,7 @@ export const scenario: Scenario = {
   title: 'Gateway: cache-hit chat completion vs bare Fastify',
   async run({ runs, duration, log }) {
     const startLoad = machineLoad();
-    const versus = await startTarget('versus', 'src/main.ts');
+    const versus = await startTarget('versus', 'bin/versus.js');
     const bare = await startTarget('fastify', 'bench/targets/fastify-hello.ts');
     const body = JSON.stringify({
       model: 'mock/fast',

@@ -29,7 +29,7 @@ export const scenario: Scenario = {
       body: JSON.stringify({ latencyMs: MOCK_LATENCY_MS, jitterMs: 0 }),
     });
     if (!configure.ok) throw new Error(`could not configure the mock: ${await configure.text()}`);
-    const versus = await startTarget('versus', 'src/main.ts', { MOCK_PROVIDER_URL: `${mock.url}/v1` });
+    const versus = await startTarget('versus', 'bin/versus.js', { MOCK_PROVIDER_URL: `${mock.url}/v1` });
     // temperature 0.7: not cacheable, so every request goes to the provider.
     const through = JSON.stringify({
       model: 'mock/fast',

@@ -11,7 +11,7 @@ export const scenario: Scenario = {
   id: 'http-health',
   title: 'HTTP: GET /health vs bare Fastify',
   async run({ runs, duration, log }) {
-    const versus = await startTarget('versus', 'src/main.ts');
+    const versus = await startTarget('versus', 'bin/versus.js');
     const bare = await startTarget('fastify', 'bench/targets/fastify-hello.ts');
     const rows: string[][] = [];
     try {

@@ -8,13 +8,13 @@ export interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node src/main.ts` with `env` and waits until stdout contains `readyText`. */
+/** Starts Versus as `npm start` does (`node bin/versus.js`) with `env`; waits until stdout contains `readyText`. */
 export async function startMain(
   env: Record<string, string>,
   readyText = 'listening on',
   timeoutMs = 20_000,
 ): Promise<Started> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
+  const child = spawn(process.execPath, ['bin/versus.js'], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', DATA_DIR: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
