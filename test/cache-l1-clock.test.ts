@@ -20,6 +20,25 @@ describe('L1 eviction (CLOCK)', () => {
     expect(counts[L1_EVICT]).toBe(2);
   });
 
+  it('keeps evicting the oldest unseen entry across a run of evicting writes, deletes and reads', () => {
+    const counts = createCounts();
+    const l1 = createL1(3, undefined, () => 1, counts);
+    for (const k of ['a', 'b', 'c', 'd']) l1.set(k, entry(k)); // a goes; b, c, d lose their bit
+    l1.get('c');
+    l1.set('e', entry('e')); // b: the oldest unseen
+    expect([...l1.keys()]).toEqual(['c', 'd', 'e']);
+    l1.set('f', entry('f')); // c gets its second chance, d goes
+    expect([...l1.keys()]).toEqual(['e', 'f', 'c']);
+    l1.delete('e');
+    l1.set('g', entry('g')); // room left: nothing goes
+    l1.set('h', entry('h')); // f gets its second chance; c's was used: it goes
+    expect([...l1.keys()]).toEqual(['g', 'h', 'f']);
+    l1.clear();
+    for (const k of ['i', 'j', 'k', 'l']) l1.set(k, entry(k));
+    expect([...l1.keys()]).toEqual(['j', 'k', 'l']);
+    expect(counts[L1_EVICT]).toBe(5);
+  });
+
   it('replacing or deleting an entry is not an eviction', () => {
     const counts = createCounts();
     const l1 = createL1(2, undefined, () => 1, counts);

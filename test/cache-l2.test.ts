@@ -125,6 +125,45 @@ describe.runIf(hasRedis)('with Redis', () => {
     expect(await a.get('k')).toBe('new');
   });
 
+  describe('reads issued in one tick', () => {
+    it('binary values decoded in one batch keep their own bytes after later batches', async () => {
+      const [a, b] = await instances(2);
+      const values = ['one', 'two', 'three'].map((s) => Buffer.from(s));
+      await Promise.all(values.map((v, i) => a!.set(`bin${i}`, v)));
+      const first = await Promise.all(values.map((_, i) => b!.get<Buffer>(`bin${i}`)));
+      expect(first.every((v) => Buffer.isBuffer(v))).toBe(true);
+      await Promise.all(values.map((_, i) => a!.set(`later${i}`, Buffer.from('x'.repeat(20)))));
+      await Promise.all(values.map((_, i) => b!.get(`later${i}`)));
+      expect(first).toEqual(values);
+    });
+
+    it('more than one MGET of reads: every caller is answered and counted, a key is fetched once', async () => {
+      const [a, b] = await instances(2);
+      const n = 1200;
+      const keys = Array.from({ length: n }, (_, i) => `k${i}`);
+      await Promise.all(keys.map((k, i) => a!.set(k, i)));
+      let calls = 0;
+      const factory = (v: unknown) => () => {
+        calls++;
+        return v;
+      };
+      const gets = keys.map((k) => b!.get(k));
+      const again = b!.get('k7');
+      const fromL2 = b!.getOrSet('k1100', factory(-1));
+      const made = b!.getOrSet('missing', factory('made'));
+      const missed = b!.get('missing-too');
+      expect(await Promise.all(gets)).toEqual(keys.map((_, i) => i));
+      expect(await again).toBe(7);
+      expect(await fromL2).toBe(1100);
+      expect(await made).toBe('made');
+      expect(await missed).toBeUndefined();
+      expect(calls).toBe(1);
+      const counts = b!.stats().counts;
+      expect(counts.l2Hits).toBe(n + 2);
+      expect(counts.l2Misses).toBe(2);
+    });
+  });
+
   describe('tags across instances', () => {
     it.each([
       ['without grace', 0],

@@ -6,7 +6,7 @@
  * Body: msgpack of [createdAt, expiresAt, staleUntil, tags | null, value].
  */
 import zlib from 'node:zlib';
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { type Entry, newEntry } from './entry.ts';
 
 export const CODEC = {
@@ -21,6 +21,14 @@ export const CODEC = {
 // Records (msgpackr's shared structures) are off: entries must decode in any process, with no
 // structure table shared between writers and readers.
 const packr = new Packr({ useRecords: false });
+
+/**
+ * Plain bodies are copied here and unpacked from it: msgpackr makes a DataView for every source
+ * buffer and stores it on the buffer, which cost more than copying a small body. Binary values are
+ * copied out (copyBuffers), so none points into the scratch buffer.
+ */
+const scratch = Buffer.allocUnsafeSlow(16 * 1024);
+const scratchUnpackr = new Unpackr({ useRecords: false, copyBuffers: true });
 
 const zstd = typeof zlib.zstdCompressSync === 'function';
 const ZSTD_LEVEL = zstd ? { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } } : {};
@@ -60,15 +68,18 @@ function withHeader(codec: number, body: Uint8Array): Buffer {
 export function decodeEntry(buf: Buffer): Entry {
   if (buf.length < 2) throw new CodecError('L2 value too short to be a cache entry');
   const codec = buf[0];
-  const payload = buf.subarray(1);
-  let body: Buffer;
-  if (codec === CODEC.msgpack) body = payload;
-  else if (codec === CODEC.msgpackZstd) {
+  let fields: unknown;
+  if (codec === CODEC.msgpack) {
+    const length = buf.length - 1;
+    if (length <= scratch.length) {
+      buf.copy(scratch, 0, 1);
+      fields = scratchUnpackr.unpack(scratch, length);
+    } else fields = packr.unpack(buf.subarray(1));
+  } else if (codec === CODEC.msgpackZstd) {
     if (!zstd) throw new CodecError('L2 value is zstd-compressed and this Node has no zstd');
-    body = zlib.zstdDecompressSync(payload);
-  } else if (codec === CODEC.msgpackGzip) body = zlib.gunzipSync(payload);
+    fields = packr.unpack(zlib.zstdDecompressSync(buf.subarray(1)));
+  } else if (codec === CODEC.msgpackGzip) fields = packr.unpack(zlib.gunzipSync(buf.subarray(1)));
   else throw new CodecError(`L2 value has unknown codec byte 0x${(codec ?? 0).toString(16)}`);
-  const fields = packr.unpack(body) as unknown;
   if (!Array.isArray(fields) || fields.length !== 5 || typeof fields[0] !== 'number') {
     throw new CodecError('L2 value is not a cache entry');
   }

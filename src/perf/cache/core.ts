@@ -82,6 +82,9 @@ export class CacheCore {
         metrics: this.#metrics,
         alive: (e) => this.state(e, readNow()) !== GONE,
         fresh: (e) => this.state(e, readNow()) === FRESH,
+        l2Hit: (full) => {
+          if (this.events.hot) this.hitEvent(full, 'l2');
+        },
         onError: (source, error) => this.events.emit('error', { source, error }),
         onTags: () => this.#boundTags(),
         onResubscribed: () => {
@@ -129,28 +132,27 @@ export class CacheCore {
   }
 
   /** get() after the inline L1 check failed: tagged or expired entries, misses. */
-  async getSlow(full: string, key: string, e: Entry | undefined): Promise<unknown> {
-    this.#open();
-    checkKey(key);
+  getSlow(full: string, key: string, e: Entry | undefined): Promise<unknown> {
+    try {
+      this.#open();
+      checkKey(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (e !== undefined) {
       const s = this.state(e, readNow());
       if (s === FRESH) {
         this.hit(full);
-        return e.value;
+        return Promise.resolve(e.value);
       }
       if (s === GONE) this.l1.delete(full);
     }
     this.#miss(full);
-    if (this.#remote === undefined) return undefined;
-    const remote = await this.#remote.read(full);
-    if (remote && this.state(remote, readNow()) === FRESH) {
-      if (this.events.hot) this.hitEvent(full, 'l2');
-      return remote.value;
-    }
-    return undefined;
+    if (this.#remote === undefined) return Promise.resolve(undefined);
+    return this.#remote.readValue(full);
   }
 
-  async getOrSetSlow(
+  getOrSetSlow(
     full: string,
     key: string,
     tagScope: string,
@@ -158,23 +160,51 @@ export class CacheCore {
     options: GetOrSetOptions | undefined,
     e: Entry | undefined,
   ): Promise<unknown> {
-    this.#open();
-    checkKey(key);
-    if (typeof factory !== 'function') {
-      throw new CacheInvalidOptionError('getOrSet needs a factory function as its second argument');
-    }
     let stale: Entry | undefined;
-    if (e !== undefined) {
-      const s = this.state(e, readNow());
-      if (s === FRESH) {
-        this.hit(full);
-        return e.value;
+    let o: CallOptions;
+    try {
+      this.#open();
+      checkKey(key);
+      if (typeof factory !== 'function') {
+        throw new CacheInvalidOptionError('getOrSet needs a factory function as its second argument');
       }
-      if (s === STALE) stale = e;
-      else this.l1.delete(full);
+      if (e !== undefined) {
+        const s = this.state(e, readNow());
+        if (s === FRESH) {
+          this.hit(full);
+          return Promise.resolve(e.value);
+        }
+        if (s === STALE) stale = e;
+        else this.l1.delete(full);
+      }
+      o = resolveCall(this.o, options);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const o = resolveCall(this.o, options);
     this.#miss(full);
+    const remote = this.#remote;
+    if (remote === undefined || stale !== undefined || this.#inflight.has(full)) {
+      return this.#readThenRun(full, key, tagScope, factory, o, stale);
+    }
+    // Nothing at hand: the read answers with a fresh value from Redis, or runs the factory.
+    return remote.readFresh(full, {
+      run: async (answer) => {
+        const stale = answer && this.state(answer, readNow()) === STALE ? answer : undefined;
+        // Another call may have started the factory while this one waited for Redis.
+        return this.#join(full, key, tagScope, factory, o, stale, this.#inflight.get(full));
+      },
+    });
+  }
+
+  /** getOrSet's miss with a stale value at hand or a factory already running. */
+  async #readThenRun(
+    full: string,
+    key: string,
+    tagScope: string,
+    factory: Factory<unknown>,
+    o: CallOptions,
+    stale: Entry | undefined,
+  ): Promise<unknown> {
     let run = this.#inflight.get(full);
     if (run === undefined && this.#remote !== undefined) {
       const remote = await this.#remote.read(full);
@@ -189,7 +219,20 @@ export class CacheCore {
       // Another call may have started the factory while this one waited for Redis.
       run = this.#inflight.get(full);
     }
-    run ??= this.#startRun(full, key, tagScope, factory, o, stale);
+    return this.#join(full, key, tagScope, factory, o, stale, run);
+  }
+
+  /** Joins the key's factory run (starting it if none), serving `stale` meanwhile when grace allows. */
+  #join(
+    full: string,
+    key: string,
+    tagScope: string,
+    factory: Factory<unknown>,
+    o: CallOptions,
+    stale: Entry | undefined,
+    running: Run | undefined,
+  ): Promise<unknown> {
+    const run = running ?? this.#startRun(full, key, tagScope, factory, o, stale);
     if (stale !== undefined && o.grace > 0) return this.#serveStale(full, run, stale, o.softTimeout);
     return run.promise;
   }

@@ -19,6 +19,13 @@ export class L1 {
   readonly #sizeOf: (value: unknown) => number;
   readonly #counts: Counts;
   #bytes = 0;
+  /**
+   * CLOCK's hand, kept from one eviction to the next while writes keep evicting (filling from L2):
+   * every entry it passed was deleted or moved to the back, so its next entry is the oldest, and
+   * keeping it saved a third of a fill's L1 cost. Any other change drops it: an iterator that does
+   * not move keeps the map's replaced tables, and the entries in them, reachable.
+   */
+  #hand: MapIterator<[string, Entry]> | undefined;
 
   constructor(
     maxEntries: number,
@@ -59,14 +66,28 @@ export class L1 {
     }
     // A write counts as a use: the entry just written is not the next one evicted.
     e.seen = true;
-    this.#map.set(key, e);
-    while (this.#map.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evictOne();
+    const map = this.#map;
+    map.set(key, e);
+    if (map.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) {
+      this.#hand = undefined;
+      return;
+    }
+    do this.#evictOne();
+    while (map.size > this.#maxEntries || this.#bytes > this.#maxBytes);
   }
 
   #evictOne(): void {
     const map = this.#map;
-    // Entries given a second chance are appended, so the iterator reaches them again.
-    for (const [key, e] of map) {
+    // Entries given a second chance are appended, so the hand reaches them again.
+    let hand = this.#hand ?? map.entries();
+    for (;;) {
+      let next = hand.next();
+      if (next.done) {
+        hand = map.entries();
+        next = hand.next();
+        if (next.done) break;
+      }
+      const [key, e] = next.value;
       map.delete(key);
       if (e.seen) {
         e.seen = false;
@@ -75,12 +96,14 @@ export class L1 {
       }
       this.#forgetSize(key);
       this.#counts[L1_EVICT]!++;
-      return;
+      break;
     }
+    this.#hand = hand;
   }
 
   delete(key: string): boolean {
     if (!this.#map.delete(key)) return false;
+    this.#hand = undefined;
     this.#forgetSize(key);
     return true;
   }
@@ -94,6 +117,7 @@ export class L1 {
 
   clear(): void {
     this.#map.clear();
+    this.#hand = undefined;
     this.#sizes?.clear();
     this.#bytes = 0;
   }

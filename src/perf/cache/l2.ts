@@ -2,9 +2,6 @@
  * The Redis tier. Every call is bounded by a timeout and guarded by the breaker; failures are
  * counted, logged and answered as a miss or a skipped write, never thrown: the cache serves from
  * memory and the source while Redis is away.
- *
- * Reads issued in the same tick leave as one MGET (ioredis's auto-pipelining then merges it with
- * whatever else this tick sends), so 100 concurrent L1 misses cost one round trip and one reply.
  */
 import type { Redis } from 'ioredis';
 import { Breaker } from './breaker.ts';
@@ -30,10 +27,6 @@ import type { CacheLogger } from './options.ts';
 
 /** An entry, undefined for a miss, null when Redis could not be asked (failure, breaker). */
 export type L2Read = Entry | undefined | null;
-type Waiter = (entry: L2Read) => void;
-
-/** Most keys per MGET: bounds one reply's size and the time its decoding holds the event loop. */
-const MAX_BATCH = 512;
 
 export interface L2Options {
   timeout: number;
@@ -50,7 +43,6 @@ export class RedisTier {
   readonly #o: L2Options;
   readonly #counts: Counts;
   readonly #metrics: CacheMetrics;
-  #batch: Map<string, Waiter | Waiter[]> | undefined;
   #failing = false;
   /** MGETs on the wire: while none is, nothing needs protecting from a late reply. */
   inflightReads = 0;
@@ -71,56 +63,33 @@ export class RedisTier {
     });
   }
 
-  /** Reads one entry; same-tick reads share one MGET. */
-  get(key: string): Promise<L2Read> {
-    return new Promise((resolve) => {
-      let batch = this.#batch;
-      if (batch === undefined) {
-        batch = new Map();
-        this.#batch = batch;
-        process.nextTick(this.#flush);
-      }
-      const waiting = batch.get(key);
-      if (waiting === undefined) batch.set(key, resolve);
-      else if (typeof waiting === 'function') batch.set(key, [waiting, resolve]);
-      else waiting.push(resolve);
-    });
-  }
-
-  #flush = (): void => {
-    const batch = this.#batch!;
-    this.#batch = undefined;
-    const keys = [...batch.keys()];
-    for (let i = 0; i < keys.length; i += MAX_BATCH) this.#mget(keys.slice(i, i + MAX_BATCH), batch);
-  };
-
-  #mget(keys: string[], batch: Map<string, Waiter | Waiter[]>): void {
-    const answer = (key: string, entry: L2Read) => {
-      const w = batch.get(key)!;
-      if (typeof w === 'function') w(entry);
-      else for (const fn of w) fn(entry);
-    };
+  /**
+   * Reads entries with one MGET: one answer per key (undefined for a miss or an unreadable value),
+   * or null for all when Redis could not be asked (failure, timeout, breaker).
+   */
+  getMany(keys: string[]): Promise<(Entry | undefined)[] | null> {
     if (!this.breaker.allow()) {
       this.#counts[BREAKER_SKIP]! += keys.length;
-      for (const key of keys) answer(key, null);
-      return;
+      return Promise.resolve(null);
     }
     const started = performance.now();
     this.inflightReads++;
-    this.#timed(this.redis.mgetBuffer(keys), 'get').then(
+    return this.#timed(this.redis.mgetBuffer(keys), 'get').then(
       (values) => {
         this.inflightReads--;
         this.#ok('get', started);
-        for (let i = 0; i < keys.length; i++) {
+        const entries = new Array<Entry | undefined>(values.length);
+        for (let i = 0; i < values.length; i++) {
           const buf = values[i];
-          answer(keys[i]!, buf == null ? undefined : this.#decode(buf));
+          entries[i] = buf == null ? undefined : this.#decode(buf);
         }
+        return entries;
       },
       (err: Error) => {
         this.inflightReads--;
         this.#counts[L2_GET_ERROR]! += keys.length;
         this.#failed('get', err, keys.length);
-        for (const key of keys) answer(key, null);
+        return null;
       },
     );
   }

@@ -23,6 +23,7 @@ import { deletePrefixed, type L1 } from './l1.ts';
 import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { Resolved } from './options.ts';
+import { type Fallback, MAX_BATCH, ReadBatch, WANT_ENTRY, WANT_FRESH, WANT_VALUE } from './reads.ts';
 import type { TagState } from './tags.ts';
 
 export interface RemoteDeps {
@@ -35,6 +36,8 @@ export interface RemoteDeps {
   /** True when an entry may be served or kept (fresh or stale, not gone). */
   alive(entry: Entry): boolean;
   fresh(entry: Entry): boolean;
+  /** get() is answered with a fresh value from Redis. */
+  l2Hit(full: string): void;
   onError(source: 'l2' | 'bus', error: Error): void;
   /** Tag records were added (from Redis or the bus). */
   onTags(): void;
@@ -60,6 +63,7 @@ export class Remote {
   #clearEpoch = 0;
   #recent = new Map<string, number>();
   #pendingKeys: string[] | undefined;
+  #reads: ReadBatch | undefined;
 
   constructor(d: RemoteDeps) {
     const redis = d.o.redis!;
@@ -94,36 +98,121 @@ export class Remote {
     }
   }
 
-  /** Reads a key from Redis; a live answer goes into L1 unless the key changed meanwhile. */
-  async read(full: string): Promise<L2Read> {
-    const epoch = this.#epoch;
+  /** Reads a key's entry from Redis; a live answer goes into L1 unless the key changed meanwhile. */
+  read(full: string): Promise<L2Read> {
+    return this.#batch().add(full, WANT_ENTRY) as Promise<L2Read>;
+  }
+
+  /** Like read, for get(): settles with the value if the entry is fresh, undefined otherwise. */
+  readValue(full: string): Promise<unknown> {
+    return this.#batch().add(full, WANT_VALUE);
+  }
+
+  /** Like readValue, for getOrSet(): without a fresh value, settles with what `fallback` answers. */
+  readFresh(full: string, fallback: Fallback): Promise<unknown> {
+    return this.#batch().add(full, WANT_FRESH, fallback);
+  }
+
+  #batch(): ReadBatch {
+    let b = this.#reads;
+    if (b === undefined) {
+      b = new ReadBatch(this.#epoch);
+      this.#reads = b;
+      this.#lookups++;
+      process.nextTick(this.#flush);
+    }
+    return b;
+  }
+
+  #flush = (): void => {
+    const b = this.#reads!;
+    this.#reads = undefined;
+    const { fulls } = b;
+    const keys = this.#d.keys;
+    const redisKeys = new Array<string>(fulls.length);
+    for (let i = 0; i < fulls.length; i++) redisKeys[i] = keys.redis(fulls[i]!);
+    if (fulls.length <= MAX_BATCH) {
+      b.pending = 1;
+      void this.l2.getMany(redisKeys).then((entries) => this.#settle(b, 0, entries));
+      return;
+    }
+    b.pending = Math.ceil(fulls.length / MAX_BATCH);
+    for (let i = 0; i < fulls.length; i += MAX_BATCH) {
+      void this.l2.getMany(redisKeys.slice(i, i + MAX_BATCH)).then((entries) => this.#settle(b, i, entries));
+    }
+  };
+
+  /** Answers the callers of slots [start, start + MGET size): `entries` null when Redis was not asked. */
+  #settle(b: ReadBatch, start: number, entries: (Entry | undefined)[] | null): void {
+    const end = start + Math.min(MAX_BATCH, b.fulls.length - start);
+    const whole = start === 0 && end === b.fulls.length;
+    // Judged and put into L1 once per key, whatever the number of its callers.
+    const answers = new Array<L2Read | Promise<L2Read>>(end - start);
+    for (let i = start; i < end; i++) {
+      try {
+        answers[i - start] = entries === null ? null : this.#accept(b.fulls[i]!, entries[i - start], b.epoch);
+      } catch (err) {
+        // A throwing sizeOf, say: that key's callers reject; the others in the batch are still answered.
+        answers[i - start] = Promise.reject(err);
+      }
+    }
+    const { rows, resolves } = b;
+    for (let r = 0; r < rows.length; r++) {
+      const slot = rows[r]! >> 2;
+      if (!whole && (slot < start || slot >= end)) continue;
+      const answer = answers[slot - start];
+      const want = rows[r]! & 3;
+      const fallback = b.fallbacks[r];
+      if (answer instanceof Promise) {
+        resolves[r]!(answer.then((e) => this.#reply(b.fulls[slot]!, want, fallback, e)));
+      } else resolves[r]!(this.#reply(b.fulls[slot]!, want, fallback, answer));
+    }
+    if (--b.pending === 0) this.#lookups--;
+  }
+
+  /**
+   * One caller's answer, counted per caller: the entry (WANT_ENTRY), else the value if fresh,
+   * else undefined (WANT_VALUE) or what the fallback answers (WANT_FRESH).
+   */
+  #reply(full: string, want: number, fallback: Fallback | undefined, e: L2Read): unknown {
+    const fresh = e != null && this.#d.fresh(e);
+    if (e !== null) this.#d.counts[fresh ? L2_HIT : L2_MISS]!++;
+    if (want === WANT_ENTRY) return e;
+    if (fresh) {
+      this.#d.l2Hit(full);
+      return e.value;
+    }
+    return want === WANT_FRESH ? fallback!.run(e) : undefined;
+  }
+
+  /** Fills L1 with a live answer; a promise when the entry's tag records must be read first. */
+  #accept(full: string, e: Entry | undefined, epoch: number): L2Read | Promise<L2Read> {
+    if (e === undefined) return undefined;
+    if (e.tags !== undefined) {
+      const unknown = this.#d.tags.unknown(e);
+      if (unknown.length > 0) return this.#acceptTagged(full, e, epoch, unknown);
+    }
+    return this.#judge(full, e, epoch);
+  }
+
+  async #acceptTagged(full: string, e: Entry, epoch: number, unknown: string[]): Promise<L2Read> {
     this.#lookups++;
     try {
-      const e = await this.l2.get(this.#d.keys.redis(full));
-      if (e === null) return null;
-      if (e === undefined) {
-        this.#d.counts[L2_MISS]!++;
-        return undefined;
-      }
-      if (e.tags !== undefined) {
-        const unknown = this.#d.tags.unknown(e);
-        // Without the tag records the entry cannot be judged: a miss, never a possibly deleted value.
-        if (unknown.length > 0 && !(await this.#loadTags(unknown))) return null;
-      }
-      if (!this.#d.alive(e)) {
-        this.#d.counts[L2_MISS]!++;
-        return undefined;
-      }
-      if (this.#d.fresh(e)) this.#d.counts[L2_HIT]!++;
-      else this.#d.counts[L2_MISS]!++;
-      const changed = this.#clearEpoch > epoch || (this.#recent.get(full) ?? 0) > epoch;
-      // Tag knowledge can have been reset meanwhile (bus loss, overflow): then it is not trusted in L1.
-      const judged = e.tags === undefined || this.#d.tags.unknown(e).length === 0;
-      if (!changed && judged) this.#d.l1.set(full, e);
-      return e;
+      // Without the tag records the entry cannot be judged: a miss, never a possibly deleted value.
+      if (!(await this.#loadTags(unknown))) return null;
+      return this.#judge(full, e, epoch);
     } finally {
       this.#lookups--;
     }
+  }
+
+  #judge(full: string, e: Entry, epoch: number): L2Read {
+    if (!this.#d.alive(e)) return undefined;
+    const changed = this.#clearEpoch > epoch || (this.#recent.get(full) ?? 0) > epoch;
+    // Tag knowledge can have been reset meanwhile (bus loss, overflow): then it is not trusted in L1.
+    const judged = e.tags === undefined || this.#d.tags.unknown(e).length === 0;
+    if (!changed && judged) this.#d.l1.set(full, e);
+    return e;
   }
 
   /** Records a local change to `full` for reads in flight. */

@@ -1,0 +1,66 @@
+import type { L2Read } from './l2.ts';
+
+/**
+ * The L2 reads of one tick, gathered to leave as one MGET (ioredis's auto-pipelining then merges
+ * it with whatever else this tick sends), so 100 concurrent L1 misses cost one round trip and one
+ * reply. Callers of the same key share its slot: a hot key is fetched and decoded once.
+ *
+ * A batch is flat arrays rather than an object or closure per caller: at 100 reads in flight the
+ * per-read bookkeeping cost about as much as decoding the value.
+ */
+
+/** The caller wants the entry (the lock, getOrSet with a stale value at hand). */
+export const WANT_ENTRY = 0;
+/** The caller wants the value if fresh, undefined otherwise (get). */
+export const WANT_VALUE = 1;
+/** The caller wants the value if fresh, otherwise what its fallback answers (getOrSet). */
+export const WANT_FRESH = 2;
+export type Want = typeof WANT_ENTRY | typeof WANT_VALUE | typeof WANT_FRESH;
+
+/** What a getOrSet does when Redis has no fresh value: runs or joins the factory. */
+export interface Fallback {
+  run(answer: L2Read): Promise<unknown>;
+}
+
+/** Most keys per MGET: bounds one reply's size and the time its decoding holds the event loop. */
+export const MAX_BATCH = 512;
+
+type Resolve = (value: unknown) => void;
+
+export class ReadBatch {
+  /** The epoch when the batch opened: a key changed after it must not go into L1 from this read. */
+  readonly epoch: number;
+  /** Distinct L1 keys, in MGET order. */
+  readonly fulls: string[] = [];
+  readonly #slots = new Map<string, number>();
+  /** Per caller: its key's slot × 4 + what it wants. */
+  readonly rows: number[] = [];
+  /** Per caller: its promise's resolve. */
+  readonly resolves: Resolve[] = [];
+  /** Per caller: its fallback (WANT_FRESH only). */
+  readonly fallbacks: (Fallback | undefined)[] = [];
+  /** MGETs of this batch not answered yet. */
+  pending = 0;
+
+  constructor(epoch: number) {
+    this.epoch = epoch;
+  }
+
+  /** Adds a caller; its promise settles with what `want` asks for. */
+  add(full: string, want: Want, fallback?: Fallback): Promise<unknown> {
+    let slot = this.#slots.get(full);
+    if (slot === undefined) {
+      slot = this.fulls.length;
+      this.#slots.set(full, slot);
+      this.fulls.push(full);
+    }
+    this.rows.push(slot * 4 + want);
+    this.fallbacks.push(fallback);
+    return new Promise(this.#take);
+  }
+
+  // One executor for every caller (the Promise constructor runs it at once): no closure per read.
+  readonly #take = (resolve: Resolve): void => {
+    this.resolves.push(resolve);
+  };
+}
