@@ -48,6 +48,27 @@ export function cacheContract(
       expect(s.counts.l1Misses).toBeGreaterThanOrEqual(3);
     });
 
+    it('peek answers fresh memory hits synchronously and counts only those', async () => {
+      const cache = await make({ ttl: '150ms' });
+      expect(cache.peek('a')).toBeUndefined();
+      await cache.set('a', { n: 1 });
+      await cache.set('t', 'tagged', { tags: ['x'] });
+      const ns = cache.namespace('n');
+      await ns.set('a', 'inner');
+      expect(cache.peek('a')).toEqual({ n: 1 });
+      expect(cache.peek('t')).toBe('tagged');
+      expect(ns.peek('a')).toBe('inner');
+      await cache.expireByTag('x');
+      expect(cache.peek('t')).toBeUndefined();
+      expect(cache.peek(42 as unknown as string)).toBeUndefined();
+      await sleep(250);
+      expect(cache.peek('a')).toBeUndefined();
+      const s = cache.stats();
+      expect(s.counts.l1Hits).toBe(3);
+      // The misses are left to the get() that follows a peek.
+      expect(s.counts.l1Misses).toBe(0);
+    });
+
     it('expires values after their ttl (number or string durations)', async () => {
       const cache = await make({ ttl: '150ms' });
       await cache.set('short', 1);

@@ -69,6 +69,18 @@ export class CacheView implements Cache {
     return core.getSlow(full, key, e) as Promise<T | undefined>;
   }
 
+  peek<T = unknown>(key: string): T | undefined {
+    const core = this.#core;
+    const full = this.#l1Key(key);
+    const e = core.l1.get(full);
+    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
+      core.counts[L1_HIT]!++;
+      if (core.events.hot) core.hitEvent(full);
+      return e.value as T;
+    }
+    return undefined;
+  }
+
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
     const core = this.#core;
     const full = this.#l1Key(key);

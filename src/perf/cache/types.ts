@@ -92,6 +92,12 @@ export interface Cache {
   readonly namespacePath: string;
   /** A fresh value, or undefined (stale values are returned only by getOrSet with grace). */
   get<T = unknown>(key: string): Promise<T | undefined>;
+  /**
+   * The value when the memory tier holds it fresh, else undefined, synchronously: for hot paths
+   * that can answer a hit without a promise. A hit counts and emits as get()'s does; anything
+   * else counts nothing, since the get() or getOrSet() that follows counts it. Redis is not asked.
+   */
+  peek<T = unknown>(key: string): T | undefined;
   set(key: string, value: unknown, options?: SetOptions): Promise<void>;
   /** The cached value, or the factory's: one factory run per key per process (and across instances with the lock on). */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>;

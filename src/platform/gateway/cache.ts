@@ -32,6 +32,8 @@ export interface CachedCompletion {
 /** The slice of the tiered cache (`src/perf/cache`) the gateway uses. */
 export interface ResponseStore {
   get(key: string): Promise<unknown>;
+  /** A fresh value in memory, synchronously (the tiered cache's peek); absent: every read awaits get. */
+  peek?(key: string): unknown;
   set(key: string, value: unknown, options: { ttl: number; tags?: string[] }): Promise<unknown>;
 }
 

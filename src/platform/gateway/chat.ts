@@ -194,6 +194,13 @@ export function createChatHandler(options: ChatHandlerOptions) {
     });
   }
 
+  /** A fresh cached answer in memory, without a promise: the hot path of a cache hit. */
+  function peeked(call: Call): CachedCompletion | undefined {
+    if (store?.peek === undefined || call.key === undefined || call.mode !== 'use') return undefined;
+    const value = store.peek(call.key);
+    return isCachedCompletion(value) ? value : undefined;
+  }
+
   /** A cached answer, a coalesced one, or undefined when this call must go upstream. */
   async function shared(call: Call): Promise<{ value: CachedCompletion; hit: boolean } | undefined> {
     const hit = await cached(call);
@@ -216,14 +223,34 @@ export function createChatHandler(options: ChatHandlerOptions) {
     call.reply.header('x-fallback-from', fallbackFrom);
   }
 
+  /**
+   * Answers with a cached completion: the body serialised once per cached object and compressed
+   * once per coding. A promise only when a coding must be made for the first time.
+   */
+  function replyHit(call: Call, value: CachedCompletion): FastifyReply | Promise<FastifyReply> {
+    const { reply, record } = call;
+    record.cacheHit = true;
+    noteServed(call, value.model, (value as { fallbackFrom?: string }).fallbackFrom);
+    record.promptTokens = value.usage.prompt_tokens;
+    record.completionTokens = value.usage.completion_tokens;
+    reply.header('x-cache', 'HIT').header('x-gateway-overhead-ms', overhead(reply, call.timing, 'cache'));
+    const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
+    // Apps built without the compression plugin (some tests) send the identity bytes.
+    const compression = call.request.server.compression as Compression | undefined;
+    if (compression === undefined) return reply.type(body.contentType).send(body.identity);
+    return compression.send(call.request, reply, body);
+  }
+
   async function replyJson(call: Call): Promise<void> {
     const { reply, record } = call;
     let served = await shared(call);
-    let xcache: 'HIT' | 'MISS' | 'BYPASS' = call.key === undefined ? 'BYPASS' : 'MISS';
+    if (served?.hit === true) {
+      await replyHit(call, served.value);
+      return;
+    }
+    const xcache: 'MISS' | 'BYPASS' = call.key === undefined ? 'BYPASS' : 'MISS';
     if (served !== undefined) {
-      if (served.hit) xcache = 'HIT';
-      else reply.header('x-coalesced', 'true');
-      record.cacheHit = served.hit;
+      reply.header('x-coalesced', 'true');
       noteServed(call, served.value.model, (served.value as { fallbackFrom?: string }).fallbackFrom);
     } else {
       const lead = call.key === undefined ? undefined : coalescer.lead(call.key);
@@ -253,19 +280,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     }
     record.promptTokens = served.value.usage.prompt_tokens;
     record.completionTokens = served.value.usage.completion_tokens;
-    reply
-      .header('x-cache', xcache)
-      .header('x-gateway-overhead-ms', overhead(reply, call.timing, served.hit ? 'cache' : 'upstream'));
-    if (served.hit) {
-      // The same cached object on every L1 hit: serialised once, compressed once per coding.
-      const value = served.value;
-      const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
-      // Apps built without the compression plugin (some tests) send the identity bytes.
-      const compression = call.request.server.compression as Compression | undefined;
-      if (compression === undefined) reply.type(body.contentType).send(body.identity);
-      else await compression.send(call.request, reply, body);
-      return;
-    }
+    reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing, 'upstream'));
     reply
       .type('application/json; charset=utf-8')
       .send(completionJson(`chatcmpl-${call.request.id}`, served.value));
@@ -438,7 +453,15 @@ export function createChatHandler(options: ChatHandlerOptions) {
         timing,
       };
       if (record.stream) await replyStream(call);
-      else await replyJson(call);
+      else {
+        // A hit in memory is answered without the promise chain of the general path.
+        const hit = peeked(call);
+        if (hit === undefined) await replyJson(call);
+        else {
+          const sent = replyHit(call, hit);
+          if (sent instanceof Promise) await sent;
+        }
+      }
     } catch (err) {
       if (err instanceof ClientGone || watch.aborted) {
         record.status = 499;
