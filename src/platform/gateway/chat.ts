@@ -60,7 +60,9 @@ interface Call {
   reply: FastifyReply;
   body: ChatCompletionRequest;
   record: CompletionRecord;
-  chain: string[];
+  /** The model asked for (or routed to); the provider call tries it, then `fallbacks` in order. */
+  model: string;
+  fallbacks: readonly string[];
   messages: ChatMessage[];
   params: CompletionParams;
   key: string | undefined;
@@ -72,7 +74,7 @@ interface Call {
 
 function upstreamInput(call: Call): CallInput {
   return {
-    chain: call.chain,
+    chain: [call.model, ...call.fallbacks],
     messages: call.messages,
     params: call.params,
     signal: call.watch.signal,
@@ -93,6 +95,8 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
 }
 
 type Served = 'cache' | 'upstream' | 'error';
+
+const NO_FALLBACKS: readonly string[] = Object.freeze([]);
 
 function completionJson(id: string, c: CachedCompletion): string {
   return JSON.stringify({
@@ -440,7 +444,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
         reply,
         body,
         record,
-        chain: [model, ...(decision?.fallbacks ?? options.fallbacks[model] ?? [])],
+        model,
+        fallbacks: decision?.fallbacks ?? options.fallbacks[model] ?? NO_FALLBACKS,
         messages,
         params,
         key:
