@@ -4,7 +4,8 @@
  * checked against the figures. Writes its tables between the `<!-- bench:load -->` markers.
  *
  * Each measurement is autocannon in its own process against 127.0.0.1, bounded by LOAD_DURATION
- * seconds; the server's RSS is sampled from /proc while the load runs (the peak is reported).
+ * seconds, against a Versus started for it (so its RSS, sampled from /proc while the load runs,
+ * is that traffic's and not what earlier scenarios left in the heap; the peak is reported).
  *
  *   LOAD_RUNS=3 (runs per measurement, medians reported)   LOAD_DURATION=5 (seconds per run)
  *   LOAD_CONNECTIONS=100,1000                              LOAD_ONLY=cache-hit,hello (scenario ids)
@@ -14,7 +15,7 @@
 
 import { redactUrl } from '../src/config.ts';
 import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
-import { type Goal, goalsTable, type Measured, type Plan, SCENARIOS } from './lib/load-scenarios.ts';
+import { type Goal, goalsTable, type Measured, SCENARIOS } from './lib/load-scenarios.ts';
 import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
 
 const runs = Number(process.env.LOAD_RUNS ?? 3);
@@ -90,7 +91,7 @@ const setup =
   services.DATABASE_URL === undefined
     ? 'embedded PGlite (in memory)'
     : `PostgreSQL (${redactUrl(services.DATABASE_URL)})`;
-const versus = await startTarget('versus', 'bin/versus.js', {
+const versusEnv = {
   ...services,
   MOCK_PROVIDER_URL: `${mock.url}/v1`,
   ...(nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions }),
@@ -98,42 +99,76 @@ const versus = await startTarget('versus', 'bin/versus.js', {
   // The limiter runs on every request and never rejects: its cost is in the figures.
   RATE_LIMIT_REQUESTS: '1000000000',
   LOG_LEVEL: 'warn',
-});
+};
+const headers = { authorization: `Bearer ${API_KEY}` };
+/** Versus as `npm start` runs it; each measurement gets its own, so a row's RSS is its traffic's. */
+const startVersus = () => startTarget('versus', 'bin/versus.js', versusEnv);
 const bare = await startTarget('fastify', 'bench/targets/fastify-hello.ts');
 const measured: Measured[] = [];
 const skipped: string[] = [];
+let versus: Target | undefined;
 try {
-  const context = { url: versus.url, headers: { authorization: `Bearer ${API_KEY}` } };
-  const plans: { id: string; title: string; target: Target; options: Plan }[] = [];
+  // A first Versus checks that every scenario can run on this build; it also fills Node's compile
+  // cache, as the first start after a deploy does for every restart after it.
+  versus = await startVersus();
+  const scenarios: typeof SCENARIOS = [];
   for (const scenario of SCENARIOS) {
     if (only !== undefined && !only.includes(scenario.id)) continue;
     const target = scenario.anchor ? bare : versus;
-    if (!scenario.anchor) await settle(versus, context.headers);
-    const plan = await scenario.prepare({ ...context, url: target.url });
+    if (!scenario.anchor) await settle(versus, headers);
+    const plan = await scenario.prepare({ url: target.url, headers });
     if (typeof plan === 'string') {
       skipped.push(`${scenario.id}: ${plan}`);
       console.log(`- ${scenario.id}: skipped (${plan})`);
       continue;
     }
-    plans.push({ id: scenario.id, title: scenario.title, target, options: plan });
+    scenarios.push(scenario);
   }
-  for (const connections of connectionLevels) {
-    // Warm every scenario (JIT, connections, caches), then alternate them run by run, so drift
-    // on a shared machine hits every scenario and the anchor alike.
-    for (const p of plans) {
-      if (p.target === versus) await settle(versus, context.headers);
-      await load({ ...p.options, connections, duration: 1 });
+  await versus.stop();
+  versus = undefined;
+
+  /**
+   * One measurement. An anchor runs on the long-lived bare Fastify (warmed once per level); a
+   * Versus scenario on a Versus started for it, warmed for a second, then measured.
+   */
+  const measureScenario = async (scenario: (typeof SCENARIOS)[number], connections: number) => {
+    if (scenario.anchor) {
+      const plan = await scenario.prepare({ url: bare.url, headers });
+      if (typeof plan === 'string') throw new Error(`${scenario.id}: ${plan}`);
+      return measure(bare, { ...plan, connections, duration });
     }
-    const results = new Map<string, { result: LoadResult; rssMb: number }[]>(plans.map((p) => [p.id, []]));
+    versus = await startVersus();
+    try {
+      const plan = await scenario.prepare({ url: versus.url, headers });
+      if (typeof plan === 'string') throw new Error(`${scenario.id}: ${plan}`);
+      await load({ ...plan, connections, duration: 1 });
+      await settle(versus, headers);
+      return await measure(versus, { ...plan, connections, duration });
+    } finally {
+      await versus.stop();
+      versus = undefined;
+    }
+  };
+
+  for (const connections of connectionLevels) {
+    for (const scenario of scenarios) {
+      if (!scenario.anchor) continue;
+      const plan = await scenario.prepare({ url: bare.url, headers });
+      if (typeof plan !== 'string') await load({ ...plan, connections, duration: 1 });
+    }
+    // Scenarios alternate run by run, so drift on a shared machine hits every scenario and the
+    // anchor alike.
+    const results = new Map<string, { result: LoadResult; rssMb: number }[]>(
+      scenarios.map((p) => [p.id, []]),
+    );
     for (let i = 0; i < runs; i++) {
-      for (const p of plans) {
-        if (p.target === versus) await settle(versus, context.headers);
-        const r = await measure(p.target, { ...p.options, connections, duration });
-        results.get(p.id)!.push(r);
-        console.log(`  run ${i + 1}/${runs} ${p.id} @${connections}: ${human(r.result.rps)} req/s`);
+      for (const scenario of scenarios) {
+        const r = await measureScenario(scenario, connections);
+        results.get(scenario.id)!.push(r);
+        console.log(`  run ${i + 1}/${runs} ${scenario.id} @${connections}: ${human(r.result.rps)} req/s`);
       }
     }
-    for (const p of plans) {
+    for (const p of scenarios) {
       const rs = results.get(p.id)!;
       const m: Measured = {
         id: p.id,
@@ -157,7 +192,7 @@ try {
     }
   }
 } finally {
-  await versus.stop();
+  await versus?.stop();
   await bare.stop();
   await mock.stop();
 }
@@ -180,7 +215,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it) on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it), started afresh for each measurement and warmed for 1 s, on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
   '',
   table(
     [
