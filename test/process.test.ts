@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -62,7 +62,7 @@ describe('graceful shutdown', () => {
     expect(await inflight).toBe('cut');
   });
 
-  it('exits 0 on SIGTERM, prints the start-up banner and leaves the compile cache filled', async () => {
+  it('exits 0 on SIGTERM, prints the start-up banner, runs with its V8 flags and leaves the compile cache filled', async () => {
     const port = await freePort();
     const cacheDir = await mkdtemp(join(tmpdir(), 'versus-compile-cache-'));
     try {
@@ -72,6 +72,11 @@ describe('graceful shutdown', () => {
       expect(started.stdout()).toContain(`listening on http://127.0.0.1:${port}`);
       expect(started.stdout()).toMatch(/auth +off/);
       expect((await get(port, '/health')).status).toBe(200);
+      if (process.platform === 'linux') {
+        // bin/versus.js replaced itself (same pid) with a process that keeps WebAssembly on Liftoff.
+        const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
+        expect(argv).toContain('--liftoff-only');
+      }
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
       // bin/versus.js turned the cache on: the sources it loaded are in it for the next start.
