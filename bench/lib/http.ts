@@ -73,6 +73,8 @@ export interface Target {
   child: ChildProcess;
   /** Resident set size of the server process in MB (from /proc). */
   rssMb(): Promise<number>;
+  /** CPU time (user + system, every thread) the server process has used, ms (from /proc). */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -129,6 +131,12 @@ export async function startTarget(
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
       return Math.round(kb / 102.4) / 10;
+    },
+    async cpuMs() {
+      const { readFile } = await import('node:fs/promises');
+      // Fields 14 and 15 (utime, stime) after the command name, in clock ticks of 10 ms.
+      const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
     },
     async stop() {
       if (child.exitCode !== null) return;

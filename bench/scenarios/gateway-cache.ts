@@ -5,7 +5,7 @@
  * fixed answer of the same size (what Fastify itself costs for this kind of request).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { type LoadResult, load, startTarget } from '../lib/http.ts';
+import { type LoadOptions, type LoadResult, load, startTarget, type Target } from '../lib/http.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -30,6 +30,7 @@ export const scenario: Scenario = {
       temperature: 0,
     });
     const headers = { 'content-type': 'application/json' };
+    const cpu = { versus: [] as number[], bare: [] as number[], post: [] as number[] };
     const results: { versus: LoadResult[]; bare: LoadResult[]; post: LoadResult[] } = {
       versus: [],
       bare: [],
@@ -54,10 +55,18 @@ export const scenario: Scenario = {
       await load({ ...versusLoad, duration: 1 });
       await load({ ...bareLoad, duration: 1 });
       await load({ ...postLoad, duration: 1 });
+      // Server CPU per request: what each server spends, whatever the load generator sharing the
+      // machine can send.
+      const timed = async (target: Target, options: LoadOptions, into: number[]) => {
+        const before = await target.cpuMs();
+        const r = await load(options);
+        into.push(((await target.cpuMs()) - before) / Math.max(1, r.requests));
+        return r;
+      };
       for (let i = 0; i < runs; i++) {
-        results.versus.push(await load({ ...versusLoad, duration }));
-        results.bare.push(await load({ ...bareLoad, duration }));
-        results.post.push(await load({ ...postLoad, duration }));
+        results.versus.push(await timed(versus, { ...versusLoad, duration }, cpu.versus));
+        results.bare.push(await timed(bare, { ...bareLoad, duration }, cpu.bare));
+        results.post.push(await timed(bare, { ...postLoad, duration }, cpu.post));
         log(
           `  run ${i + 1}/${runs}: versus cache hit ${human(results.versus.at(-1)!.rps)} req/s, fastify hello ${human(results.bare.at(-1)!.rps)} req/s, fastify POST ${human(results.post.at(-1)!.rps)} req/s`,
         );
@@ -77,6 +86,7 @@ export const scenario: Scenario = {
     const paired = median(results.versus.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
     const pairedPost = median(results.versus.map((r, i) => r.rps / (results.post[i]?.rps ?? Number.NaN)));
     const postVsHello = median(results.post.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
+    const us = (ms: number[]) => `${(median(ms) * 1000).toFixed(1)} µs`;
     const lat = (rs: LoadResult[]) =>
       `${median(rs.map((r) => r.latency.p50))} / ${median(rs.map((r) => r.latency.p99))}`;
     return [
@@ -84,7 +94,7 @@ export const scenario: Scenario = {
       `Each run: autocannon for ${duration} s, ${CONNECTIONS} connections, in its own process against 127.0.0.1. Versus answers every request from the response cache (x-cache: HIT). Anchors: GET / on a bare Fastify hello-world (the goal: ratio ≥ 0.6×), and POST /chat on the same bare Fastify with the same JSON body, parsed by Fastify's default parser and answered with a fixed chat.completion of the same size (~0.4 KB): what Fastify alone costs for this request. Ratios are medians of the per-run ratios (runs alternate between the three).`,
       '',
       table(
-        ['target', 'req/s', 'vs hello GET', 'vs bare POST', 'p50 / p99 ms'],
+        ['target', 'req/s', 'vs hello GET', 'vs bare POST', 'p50 / p99 ms', 'server CPU per request'],
         [
           [
             'Versus cache hit',
@@ -92,14 +102,16 @@ export const scenario: Scenario = {
             `${paired.toFixed(2)}×`,
             `${pairedPost.toFixed(2)}×`,
             lat(results.versus),
+            us(cpu.versus),
           ],
-          ['bare Fastify GET / (hello)', human(b), '1.00×', '—', lat(results.bare)],
+          ['bare Fastify GET / (hello)', human(b), '1.00×', '—', lat(results.bare), us(cpu.bare)],
           [
             'bare Fastify POST /chat (same body, same answer size)',
             human(p),
             `${postVsHello.toFixed(2)}×`,
             '1.00×',
             lat(results.post),
+            us(cpu.post),
           ],
         ],
       ),
