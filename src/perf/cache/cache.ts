@@ -5,7 +5,7 @@
  */
 import type { CacheCore } from './core.ts';
 import { L1_HIT } from './counters.ts';
-import { readNow } from './entry.ts';
+import { type Entry, readNow } from './entry.ts';
 import { namespaceL1Key } from './keys.ts';
 import { checkName, checkTags } from './options.ts';
 import type {
@@ -56,38 +56,37 @@ export class CacheView implements Cache {
     return full;
   }
 
-  get<T = unknown>(key: string): Promise<T | undefined> {
+  /** True when `e` is fresh: then counted and announced as an L1 hit. */
+  #hit(e: Entry | undefined, full: string): e is Entry {
     const core = this.#core;
+    if (e === undefined || !(e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e)))
+      return false;
+    core.counts[L1_HIT]!++;
+    if (core.events.hot) core.hitEvent(full);
+    return true;
+  }
+
+  get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.#l1Key(key);
-    const e = core.l1.get(full);
-    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
-      core.counts[L1_HIT]!++;
-      if (core.events.hot) core.hitEvent(full);
+    const e = this.#core.l1.get(full);
+    if (this.#hit(e, full)) {
       if (e.p === undefined) e.p = Promise.resolve(e.value);
       return e.p as Promise<T>;
     }
-    return core.getSlow(full, key, e) as Promise<T | undefined>;
+    return this.#core.getSlow(full, key, e) as Promise<T | undefined>;
   }
 
   peek<T = unknown>(key: string): T | undefined {
-    const core = this.#core;
     const full = this.#l1Key(key);
-    const e = core.l1.get(full);
-    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
-      core.counts[L1_HIT]!++;
-      if (core.events.hot) core.hitEvent(full);
-      return e.value as T;
-    }
-    return undefined;
+    const e = this.#core.l1.get(full);
+    return this.#hit(e, full) ? (e.value as T) : undefined;
   }
 
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
     const core = this.#core;
     const full = this.#l1Key(key);
     const e = core.l1.get(full);
-    if (e !== undefined && (e.tags === undefined ? e.expiresAt > readNow() : core.taggedFresh(e))) {
-      core.counts[L1_HIT]!++;
-      if (core.events.hot) core.hitEvent(full);
+    if (this.#hit(e, full)) {
       if (e.p === undefined) e.p = Promise.resolve(e.value);
       return e.p as Promise<T>;
     }
