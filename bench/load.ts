@@ -15,7 +15,7 @@
 
 import { redactUrl } from '../src/config.ts';
 import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
-import { type Goal, goalsTable, type Measured, SCENARIOS } from './lib/load-scenarios.ts';
+import { type Goal, goalsTable, type Measured, type Plan, SCENARIOS } from './lib/load-scenarios.ts';
 import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
 
 const runs = Number(process.env.LOAD_RUNS ?? 3);
@@ -112,6 +112,8 @@ try {
   // cache, as the first start after a deploy does for every restart after it.
   versus = await startVersus();
   const scenarios: typeof SCENARIOS = [];
+  /** The anchors' plans: their server lives for the whole run. */
+  const anchorPlans = new Map<string, Plan>();
   for (const scenario of SCENARIOS) {
     if (only !== undefined && !only.includes(scenario.id)) continue;
     const target = scenario.anchor ? bare : versus;
@@ -123,6 +125,7 @@ try {
       continue;
     }
     scenarios.push(scenario);
+    if (scenario.anchor) anchorPlans.set(scenario.id, plan);
   }
   await versus.stop();
   versus = undefined;
@@ -132,11 +135,8 @@ try {
    * Versus scenario on a Versus started for it, warmed for a second, then measured.
    */
   const measureScenario = async (scenario: (typeof SCENARIOS)[number], connections: number) => {
-    if (scenario.anchor) {
-      const plan = await scenario.prepare({ url: bare.url, headers });
-      if (typeof plan === 'string') throw new Error(`${scenario.id}: ${plan}`);
-      return measure(bare, { ...plan, connections, duration });
-    }
+    const anchor = anchorPlans.get(scenario.id);
+    if (anchor !== undefined) return measure(bare, { ...anchor, connections, duration });
     versus = await startVersus();
     try {
       const plan = await scenario.prepare({ url: versus.url, headers });
@@ -151,11 +151,7 @@ try {
   };
 
   for (const connections of connectionLevels) {
-    for (const scenario of scenarios) {
-      if (!scenario.anchor) continue;
-      const plan = await scenario.prepare({ url: bare.url, headers });
-      if (typeof plan !== 'string') await load({ ...plan, connections, duration: 1 });
-    }
+    for (const plan of anchorPlans.values()) await load({ ...plan, connections, duration: 1 });
     // Scenarios alternate run by run, so drift on a shared machine hits every scenario and the
     // anchor alike.
     const results = new Map<string, { result: LoadResult; rssMb: number }[]>(
