@@ -1,8 +1,8 @@
 /**
  * What monitoring costs: the per-request hooks (Prometheus route histogram, which exists without
- * the monitor, and the monitor's windowed histogram), the histogram itself against hdr-histogram-js,
- * `context()` per call against calling the
- * function bare, and a whole request through Fastify with the monitor on and off.
+ * the monitor, and the monitor's windowed histogram), the histogram itself against
+ * hdr-histogram-js, `context()` per call against calling the function bare, and a whole request
+ * through Fastify with the monitor on and off.
  */
 import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
