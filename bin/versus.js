@@ -12,6 +12,11 @@
  * (execve: same pid, stdio and environment) with one that has it. `--no-liftoff-only` on the
  * command line keeps V8's default.
  *
+ * `--max-semi-space-size=8` caps V8's young generation at 2 × 8 MB instead of the 2 × 32 MB it
+ * grows to under load, which lowers the peak resident memory under load (docs/operations.md,
+ * Memory) for under a microsecond of extra scavenging per request. A `--max-semi-space-size`
+ * given on the command line or in NODE_OPTIONS wins.
+ *
  * A warm compile cache holds every module with its types already stripped and its bytecode, so
  * a restart neither loads Node's TypeScript stripper (about 17 MB of RSS for the life of the
  * process) nor compiles the sources again. The first start fills the cache; the cache checks each
@@ -20,10 +25,15 @@
  */
 import module from 'node:module';
 
-const FLAGS = ['--liftoff-only'];
-const missing = FLAGS.filter(
-  (flag) => !process.execArgv.some((a) => a === flag || a === `--no-${flag.slice(2)}`),
+/** V8 flags and how to tell that the user already chose (V8 reads `_` and `-` alike). */
+const FLAGS = [
+  { flag: '--liftoff-only', chosen: (a) => a === '--liftoff-only' || a === '--no-liftoff-only' },
+  { flag: '--max-semi-space-size=8', chosen: (a) => a.startsWith('--max-semi-space-size') },
+];
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) =>
+  a.replaceAll('_', '-'),
 );
+const missing = FLAGS.filter(({ chosen }) => !given.some(chosen)).map(({ flag }) => flag);
 if (missing.length > 0 && typeof process.execve === 'function') {
   try {
     process.execve(process.execPath, [

@@ -73,9 +73,11 @@ describe('graceful shutdown', () => {
       expect(started.stdout()).toMatch(/auth +off/);
       expect((await get(port, '/health')).status).toBe(200);
       if (process.platform === 'linux') {
-        // bin/versus.js replaced itself (same pid) with a process that keeps WebAssembly on Liftoff.
+        // bin/versus.js replaced itself (same pid) with a process that keeps WebAssembly on Liftoff
+        // and caps the young generation.
         const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
         expect(argv).toContain('--liftoff-only');
+        expect(argv).toContain('--max-semi-space-size=8');
       }
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
@@ -86,6 +88,21 @@ describe('graceful shutdown', () => {
       await rm(cacheDir, { recursive: true, force: true });
     }
   });
+});
+
+describe('V8 flags', () => {
+  it.runIf(process.platform === 'linux')(
+    'leaves a young-generation size given in NODE_OPTIONS alone',
+    async () => {
+      const port = await freePort();
+      started = await startMain({ PORT: String(port), NODE_OPTIONS: '--max_semi_space_size=4' });
+      const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
+      expect(argv).toContain('--liftoff-only');
+      expect(argv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+    },
+  );
 });
 
 describe('prometheus port', () => {
