@@ -161,7 +161,9 @@ try {
       for (const scenario of scenarios) {
         const r = await measureScenario(scenario, connections);
         results.get(scenario.id)!.push(r);
-        console.log(`  run ${i + 1}/${runs} ${scenario.id} @${connections}: ${human(r.result.rps)} req/s`);
+        console.log(
+          `  run ${i + 1}/${runs} ${scenario.id} @${connections}: ${human(r.result.rps)} req/s, RSS peak ${r.rssMb} MB`,
+        );
       }
     }
     for (const p of scenarios) {
