@@ -47,7 +47,14 @@ async function settle(target: Target, headers: Record<string, string>): Promise<
   }
 }
 
-async function measure(target: Target, options: LoadOptions): Promise<{ result: LoadResult; rssMb: number }> {
+interface Run {
+  result: LoadResult;
+  rssMb: number;
+  /** The server's CPU time (user + system) per request, µs: what a request costs it, whatever the load generator next to it could send. */
+  cpuUs: number;
+}
+
+async function measure(target: Target, options: LoadOptions): Promise<Run> {
   let peak = 0;
   const sample = async () => {
     try {
@@ -59,9 +66,11 @@ async function measure(target: Target, options: LoadOptions): Promise<{ result: 
   await sample();
   const timer = setInterval(sample, 250);
   try {
+    const cpuBefore = await target.cpuMs();
     const result = await load(options);
+    const cpuMs = (await target.cpuMs()) - cpuBefore;
     await sample();
-    return { result, rssMb: peak };
+    return { result, rssMb: peak, cpuUs: (1000 * cpuMs) / Math.max(1, result.requests) };
   } finally {
     clearInterval(timer);
   }
@@ -154,15 +163,14 @@ try {
     for (const plan of anchorPlans.values()) await load({ ...plan, connections, duration: 1 });
     // Scenarios alternate run by run, so drift on a shared machine hits every scenario and the
     // anchor alike.
-    const results = new Map<string, { result: LoadResult; rssMb: number }[]>(
-      scenarios.map((p) => [p.id, []]),
-    );
+    const results = new Map<string, Run[]>(scenarios.map((p) => [p.id, []]));
     for (let i = 0; i < runs; i++) {
       for (const scenario of scenarios) {
         const r = await measureScenario(scenario, connections);
         results.get(scenario.id)!.push(r);
         console.log(
-          `  run ${i + 1}/${runs} ${scenario.id} @${connections}: ${human(r.result.rps)} req/s, RSS peak ${r.rssMb} MB`,
+          `  run ${i + 1}/${runs} ${scenario.id} @${connections}: ${human(r.result.rps)} req/s, ` +
+            `${r.cpuUs.toFixed(1)} µs server CPU per request, RSS peak ${r.rssMb} MB`,
         );
       }
     }
@@ -181,11 +189,12 @@ try {
         errors: rs.reduce((n, r) => n + r.result.errors + r.result.timeouts, 0),
         non2xx: rs.reduce((n, r) => n + r.result.non2xx, 0),
         rssMb: Math.max(...rs.map((r) => r.rssMb)),
+        cpuUs: median(rs.map((r) => r.cpuUs)),
       };
       measured.push(m);
       console.log(
         `- ${m.id} @${connections}: ${human(m.rps)} req/s, p50 ${m.p50} / p99 ${m.p99} ms, ` +
-          `${m.errors} errors, ${m.non2xx} non-2xx, RSS ${m.rssMb} MB`,
+          `${m.errors} errors, ${m.non2xx} non-2xx, ${m.cpuUs.toFixed(1)} µs CPU per request, RSS ${m.rssMb} MB`,
       );
     }
   }
@@ -203,6 +212,7 @@ const rows = measured.map((m) => [
   String(m.connections),
   human(m.rps),
   m.id === 'hello' ? '1.00× (anchor)' : ratio(m.rps, anchorOf(m.connections)),
+  `${m.cpuUs.toFixed(1)} µs`,
   `${m.p50} / ${m.p97_5} / ${m.p99}`,
   m.requests === 0 ? 'n/a' : `${((100 * m.ok2xx) / m.requests).toFixed(2)} %`,
   `${m.errors} / ${m.non2xx}`,
@@ -221,6 +231,7 @@ const markdown = [
       'connections',
       'req/s',
       'vs bare Fastify',
+      'server CPU per request',
       'p50 / p97.5 / p99 ms',
       '2xx',
       'errors / non-2xx',
