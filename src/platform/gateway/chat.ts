@@ -94,7 +94,23 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
   return params as CompletionParams;
 }
 
+/** The parameters of memoised (frozen, shared) bodies: they cannot have changed since. */
+const paramsMemo = new WeakMap<object, CompletionParams>();
+
+function paramsFor(body: ChatCompletionRequest, decision: RouteDecision | undefined): CompletionParams {
+  if (decision?.params !== undefined || !Object.isFrozen(body)) return paramsOf(body, decision?.params);
+  let params = paramsMemo.get(body);
+  if (params === undefined) {
+    params = Object.freeze(paramsOf(body, undefined));
+    paramsMemo.set(body, params);
+  }
+  return params;
+}
+
 type Served = 'cache' | 'upstream' | 'error';
+
+/** The timing of a request that failed before it had a call: nothing was spent upstream. */
+const NO_UPSTREAM = Object.freeze({ upstreamMs: 0 });
 
 const NO_FALLBACKS: readonly string[] = Object.freeze([]);
 
@@ -389,7 +405,136 @@ export function createChatHandler(options: ChatHandlerOptions) {
     }
   }
 
-  return async function chatCompletions(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** The call a routing decision makes of the request; throws UnknownModelError. */
+  function callOf(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: ChatCompletionRequest,
+    record: CompletionRecord,
+    decision: RouteDecision | undefined,
+  ): Call {
+    if (decision !== undefined) {
+      if (decision.experimentId !== undefined) record.experimentId = decision.experimentId;
+      if (decision.variant !== undefined) {
+        record.variant = decision.variant;
+        reply.header('x-variant', decision.variant);
+      }
+      if (decision.unit !== undefined) record.unit = decision.unit;
+    }
+    const model = decision?.model ?? body.model;
+    record.model = model;
+    if (options.catalogue.resolve(model) === undefined) {
+      throw new UnknownModelError(
+        decision?.model === undefined
+          ? `body.model: ${JSON.stringify(model)} is not a model Versus can route to; GET /v1/models lists them`
+          : `the experiment routes to ${JSON.stringify(model)}, which is not a model Versus can route to here`,
+      );
+    }
+    const messages: ChatMessage[] =
+      decision?.systemPrompt === undefined
+        ? body.messages
+        : [{ role: 'system', content: decision.systemPrompt }, ...body.messages];
+    const params = paramsFor(body, decision);
+    const mode: CacheMode = store === undefined ? 'bypass' : cacheModeOf(request.headers, params, decision);
+    return {
+      request,
+      reply,
+      body,
+      record,
+      model,
+      fallbacks: decision?.fallbacks ?? options.fallbacks[model] ?? NO_FALLBACKS,
+      messages,
+      params,
+      key:
+        mode === 'bypass' ? undefined : keyOf(request.principal.id, model, body, decision, messages, params),
+      mode,
+      ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
+      watch: new ClientWatch(reply),
+      timing: { upstreamMs: 0 },
+    };
+  }
+
+  /** Records a failed request and answers it with its error, unless the client is gone or it was answered. */
+  function fail(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    call: Call | undefined,
+    record: CompletionRecord,
+    err: unknown,
+  ): void {
+    if (err instanceof ClientGone || call?.watch.aborted === true) {
+      record.status = 499;
+      record.errorCode = 'CLIENT_CLOSED';
+      return;
+    }
+    const appError: AppError = toAppError(err, request.id);
+    record.status = appError.status;
+    record.errorCode = appError.code;
+    if (appError.status >= 500) {
+      request.log.warn({ code: appError.code, err: { message: appError.message } }, 'completion failed');
+    }
+    if (!reply.sent) {
+      reply.header('x-gateway-overhead-ms', overhead(reply, call?.timing ?? NO_UPSTREAM, 'error'));
+      sendError(reply, appError);
+    }
+  }
+
+  /** The end of every request: the client watch let go, the record completed and handed on. */
+  function done(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    call: Call | undefined,
+    record: CompletionRecord,
+  ): void {
+    call?.watch.dispose();
+    record.latencyMs = reply.elapsedTime;
+    recordSafely(request, record);
+  }
+
+  /**
+   * The rest of a request that must wait: for an asynchronous routing decision (`routed`), for a
+   * first compression of a cached answer (`sending`), or for the cache, a call in flight or the
+   * provider.
+   */
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: ChatCompletionRequest,
+    record: CompletionRecord,
+    routed: PromiseLike<RouteDecision | undefined> | undefined,
+    ready: Call | undefined,
+    sending?: Promise<unknown>,
+  ): Promise<FastifyReply> {
+    let call = ready;
+    try {
+      if (sending !== undefined) await sending;
+      else {
+        call ??= callOf(request, reply, body, record, await routed);
+        if (record.stream) await replyStream(call);
+        else {
+          // A call handed over ready has been looked up in memory already, and missed.
+          const hit = ready === undefined ? peeked(call) : undefined;
+          if (hit === undefined) await replyJson(call);
+          else await replyHit(call, hit);
+        }
+      }
+    } catch (err) {
+      fail(request, reply, call, record, err);
+    } finally {
+      done(request, reply, call, record);
+    }
+    return reply;
+  }
+
+  /**
+   * A cache hit in memory is answered synchronously, without an async function's promise or
+   * Fastify's handling of one: the handler returns undefined after the reply is sent. Every other
+   * request continues in `finish`.
+   */
+  return function chatCompletions(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> | undefined {
     const body = validBody(request.body);
     const record: CompletionRecord = {
       requestId: request.id,
@@ -402,8 +547,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       fallback: false,
       stream: body.stream === true,
     };
-    const timing = { upstreamMs: 0 };
-    const watch = new ClientWatch(reply);
+    let call: Call | undefined;
     try {
       // A hook that decides synchronously (no experiment named) costs no await.
       const routed = hooks?.route?.({
@@ -412,82 +556,25 @@ export function createChatHandler(options: ChatHandlerOptions) {
         principalId: request.principal.id,
         requestId: request.id,
       });
-      const decision: RouteDecision | undefined =
-        typeof (routed as PromiseLike<unknown> | undefined)?.then === 'function'
-          ? await routed
-          : (routed as RouteDecision | undefined);
-      if (decision !== undefined) {
-        if (decision.experimentId !== undefined) record.experimentId = decision.experimentId;
-        if (decision.variant !== undefined) {
-          record.variant = decision.variant;
-          reply.header('x-variant', decision.variant);
-        }
-        if (decision.unit !== undefined) record.unit = decision.unit;
-      }
-      const model = decision?.model ?? body.model;
-      record.model = model;
-      if (options.catalogue.resolve(model) === undefined) {
-        throw new UnknownModelError(
-          decision?.model === undefined
-            ? `body.model: ${JSON.stringify(model)} is not a model Versus can route to; GET /v1/models lists them`
-            : `the experiment routes to ${JSON.stringify(model)}, which is not a model Versus can route to here`,
+      if (typeof (routed as PromiseLike<unknown> | undefined)?.then === 'function') {
+        return finish(
+          request,
+          reply,
+          body,
+          record,
+          routed as PromiseLike<RouteDecision | undefined>,
+          undefined,
         );
       }
-      const messages: ChatMessage[] =
-        decision?.systemPrompt === undefined
-          ? body.messages
-          : [{ role: 'system', content: decision.systemPrompt }, ...body.messages];
-      const params = paramsOf(body, decision?.params);
-      const mode: CacheMode = store === undefined ? 'bypass' : cacheModeOf(request.headers, params, decision);
-      const call: Call = {
-        request,
-        reply,
-        body,
-        record,
-        model,
-        fallbacks: decision?.fallbacks ?? options.fallbacks[model] ?? NO_FALLBACKS,
-        messages,
-        params,
-        key:
-          mode === 'bypass'
-            ? undefined
-            : keyOf(request.principal.id, model, body, decision, messages, params),
-        mode,
-        ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
-        watch,
-        timing,
-      };
-      if (record.stream) await replyStream(call);
-      else {
-        // A hit in memory is answered without the promise chain of the general path.
-        const hit = peeked(call);
-        if (hit === undefined) await replyJson(call);
-        else {
-          const sent = replyHit(call, hit);
-          if (sent instanceof Promise) await sent;
-        }
-      }
+      call = callOf(request, reply, body, record, routed as RouteDecision | undefined);
+      const hit = record.stream ? undefined : peeked(call);
+      if (hit === undefined) return finish(request, reply, body, record, undefined, call);
+      const sent = replyHit(call, hit);
+      if (sent instanceof Promise) return finish(request, reply, body, record, undefined, call, sent);
     } catch (err) {
-      if (err instanceof ClientGone || watch.aborted) {
-        record.status = 499;
-        record.errorCode = 'CLIENT_CLOSED';
-      } else {
-        const appError: AppError = toAppError(err, request.id);
-        record.status = appError.status;
-        record.errorCode = appError.code;
-        if (appError.status >= 500) {
-          request.log.warn({ code: appError.code, err: { message: appError.message } }, 'completion failed');
-        }
-        if (!reply.sent) {
-          reply.header('x-gateway-overhead-ms', overhead(reply, timing, 'error'));
-          sendError(reply, appError);
-        }
-      }
-    } finally {
-      watch.dispose();
-      record.latencyMs = reply.elapsedTime;
-      recordSafely(request, record);
+      fail(request, reply, call, record, err);
     }
-    return reply;
+    done(request, reply, call, record);
+    return undefined;
   };
 }
