@@ -151,6 +151,11 @@ describe('auth', () => {
     expect(admin.statusCode).toBe(200);
     const header = await app.inject({ url: '/v1/things/1', headers: { 'x-api-key': CLIENT_KEY } });
     expect(header.statusCode).toBe(200);
+    // Keys already seen are remembered as presented: near misses of them are still refused.
+    for (const nearMiss of [`${CLIENT_KEY}x`, CLIENT_KEY.slice(0, -1), CLIENT_KEY.toUpperCase()]) {
+      const res = await app.inject({ url: '/v1/things/1', headers: { authorization: `Bearer ${nearMiss}` } });
+      expect(res.statusCode).toBe(401);
+    }
   });
 
   it('needs the admin key on /admin/* and /metrics', async () => {

@@ -81,6 +81,17 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const d = digest(options.adminKey);
     principals.set(d, { kind: 'admin', id: `key_${d.slice(0, 12)}` });
   }
+  // Keys seen before, as presented, to their principal: a valid key is hashed once, not per
+  // request. Only valid keys go in, so it holds at most the configured keys.
+  const seen = new Map<string, Principal>();
+  const principalOf = (key: string): Principal | undefined => {
+    let principal = seen.get(key);
+    if (principal === undefined) {
+      principal = principals.get(digest(key));
+      if (principal !== undefined) seen.set(key, principal);
+    }
+    return principal;
+  };
   const enabled = principals.size > 0;
   const clientPrefixes = prefixes(options.clientPrefixes ?? ['/v1/']);
   const adminPrefixes = prefixes(options.adminPrefixes ?? ['/admin', '/metrics']);
@@ -104,7 +115,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const needsAdmin = matches(url, adminPrefixes);
     if (!needsAdmin && !matches(url, clientPrefixes)) return done();
     const key = presentedKey(request);
-    const principal = key === undefined || key === '' ? undefined : principals.get(digest(key));
+    const principal = key === undefined || key === '' ? undefined : principalOf(key);
     if (principal === undefined) {
       return done(
         new UnauthorizedError(
