@@ -94,19 +94,6 @@ function paramsOf(body: ChatCompletionRequest, extra: Record<string, unknown> | 
   return params as CompletionParams;
 }
 
-/** The parameters of memoised (frozen, shared) bodies: they cannot have changed since. */
-const paramsMemo = new WeakMap<object, CompletionParams>();
-
-function paramsFor(body: ChatCompletionRequest, decision: RouteDecision | undefined): CompletionParams {
-  if (decision?.params !== undefined || !Object.isFrozen(body)) return paramsOf(body, decision?.params);
-  let params = paramsMemo.get(body);
-  if (params === undefined) {
-    params = Object.freeze(paramsOf(body, undefined));
-    paramsMemo.set(body, params);
-  }
-  return params;
-}
-
 type Served = 'cache' | 'upstream' | 'error';
 
 /** The timing of a request that failed before it had a call: nothing was spent upstream. */
@@ -127,39 +114,50 @@ function completionJson(id: string, c: CachedCompletion): string {
   });
 }
 
-/** Memoised (frozen, shared) bodies that passed validation: they cannot have changed since. */
-const validated = new WeakSet<object>();
+/**
+ * What is known of a memoised body (the JSON body memo hands out the same frozen object for the
+ * same text): it passed validation, its parameters, and the last cache key made of it. A frozen
+ * body cannot have changed since, so none of it is worked out again.
+ */
+interface Known {
+  params: CompletionParams;
+  tenant: string | undefined;
+  model: string | undefined;
+  key: string | undefined;
+}
+
+const known = new WeakMap<object, Known>();
 
 function validBody(raw: unknown): ChatCompletionRequest {
-  if (typeof raw === 'object' && raw !== null && validated.has(raw)) return raw as ChatCompletionRequest;
+  if (typeof raw === 'object' && raw !== null && known.has(raw)) return raw as ChatCompletionRequest;
   const body = validateChatRequest(raw);
-  if (Object.isFrozen(body)) validated.add(body);
+  if (Object.isFrozen(body)) {
+    const params = Object.freeze(paramsOf(body, undefined));
+    known.set(body, { params, tenant: undefined, model: undefined, key: undefined });
+  }
   return body;
 }
 
-/** The last cache key computed per request body object (the memoised bodies are shared, frozen). */
-const keyMemo = new WeakMap<object, { tenant: string; model: string; key: string }>();
-
 /**
  * The response cache key. When routing changed nothing the key depends on the body, tenant and
- * model only, so a body object seen before (the JSON body memo hands out the same object for the
- * same text) reuses its key instead of serialising and hashing again.
+ * model only, so a body known before reuses its key instead of serialising and hashing again.
  */
 function keyOf(
   tenant: string,
   model: string,
-  body: ChatCompletionRequest,
+  facts: Known | undefined,
   decision: RouteDecision | undefined,
   messages: ChatMessage[],
   params: CompletionParams,
 ): string {
-  if (decision?.systemPrompt !== undefined || decision?.params !== undefined || !Object.isFrozen(body)) {
+  if (facts === undefined || decision?.systemPrompt !== undefined || decision?.params !== undefined) {
     return cacheKey(tenant, model, messages, params);
   }
-  const known = keyMemo.get(body);
-  if (known !== undefined && known.tenant === tenant && known.model === model) return known.key;
+  if (facts.key !== undefined && facts.tenant === tenant && facts.model === model) return facts.key;
   const key = cacheKey(tenant, model, messages, params);
-  keyMemo.set(body, { tenant, model, key });
+  facts.tenant = tenant;
+  facts.model = model;
+  facts.key = key;
   return key;
 }
 
@@ -434,7 +432,9 @@ export function createChatHandler(options: ChatHandlerOptions) {
       decision?.systemPrompt === undefined
         ? body.messages
         : [{ role: 'system', content: decision.systemPrompt }, ...body.messages];
-    const params = paramsFor(body, decision);
+    const facts = known.get(body);
+    const params =
+      facts === undefined || decision?.params !== undefined ? paramsOf(body, decision?.params) : facts.params;
     const mode: CacheMode = store === undefined ? 'bypass' : cacheModeOf(request.headers, params, decision);
     return {
       request,
@@ -446,7 +446,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       messages,
       params,
       key:
-        mode === 'bypass' ? undefined : keyOf(request.principal.id, model, body, decision, messages, params),
+        mode === 'bypass' ? undefined : keyOf(request.principal.id, model, facts, decision, messages, params),
       mode,
       ttlMs: decision?.cacheTtlMs ?? options.cacheTtlMs,
       watch: new ClientWatch(reply),
