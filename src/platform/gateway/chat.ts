@@ -115,11 +115,13 @@ function completionJson(id: string, c: CachedCompletion): string {
 }
 
 /**
- * What is known of a memoised body (the JSON body memo hands out the same frozen object for the
- * same text): it passed validation, its parameters, and the last cache key made of it. A frozen
- * body cannot have changed since, so none of it is worked out again.
+ * A validated request body and what is derived from it: its parameters and the last cache key
+ * made of it. A memoised body (the JSON body memo hands out the same frozen object for the same
+ * text) keeps its record, so a repeated body is neither validated nor derived again; it cannot
+ * have changed since.
  */
 interface Known {
+  body: ChatCompletionRequest;
   params: CompletionParams;
   tenant: string | undefined;
   model: string | undefined;
@@ -128,14 +130,23 @@ interface Known {
 
 const known = new WeakMap<object, Known>();
 
-function validBody(raw: unknown): ChatCompletionRequest {
-  if (typeof raw === 'object' && raw !== null && known.has(raw)) return raw as ChatCompletionRequest;
-  const body = validateChatRequest(raw);
-  if (Object.isFrozen(body)) {
-    const params = Object.freeze(paramsOf(body, undefined));
-    known.set(body, { params, tenant: undefined, model: undefined, key: undefined });
+/** The record of a body seen before, else the body validated (throws INVALID_REQUEST) and recorded. */
+function knownBody(raw: unknown): Known {
+  if (typeof raw === 'object' && raw !== null) {
+    const found = known.get(raw);
+    if (found !== undefined) return found;
   }
-  return body;
+  const body = validateChatRequest(raw);
+  const facts: Known = {
+    body,
+    params: Object.freeze(paramsOf(body, undefined)),
+    tenant: undefined,
+    model: undefined,
+    key: undefined,
+  };
+  // Only a frozen body is kept: nothing can change it under its record.
+  if (Object.isFrozen(body)) known.set(body, facts);
+  return facts;
 }
 
 /**
@@ -145,12 +156,12 @@ function validBody(raw: unknown): ChatCompletionRequest {
 function keyOf(
   tenant: string,
   model: string,
-  facts: Known | undefined,
+  facts: Known,
   decision: RouteDecision | undefined,
   messages: ChatMessage[],
   params: CompletionParams,
 ): string {
-  if (facts === undefined || decision?.systemPrompt !== undefined || decision?.params !== undefined) {
+  if (decision?.systemPrompt !== undefined || decision?.params !== undefined) {
     return cacheKey(tenant, model, messages, params);
   }
   if (facts.key !== undefined && facts.tenant === tenant && facts.model === model) return facts.key;
@@ -407,10 +418,11 @@ export function createChatHandler(options: ChatHandlerOptions) {
   function callOf(
     request: FastifyRequest,
     reply: FastifyReply,
-    body: ChatCompletionRequest,
+    facts: Known,
     record: CompletionRecord,
     decision: RouteDecision | undefined,
   ): Call {
+    const body = facts.body;
     if (decision !== undefined) {
       if (decision.experimentId !== undefined) record.experimentId = decision.experimentId;
       if (decision.variant !== undefined) {
@@ -432,9 +444,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
       decision?.systemPrompt === undefined
         ? body.messages
         : [{ role: 'system', content: decision.systemPrompt }, ...body.messages];
-    const facts = known.get(body);
-    const params =
-      facts === undefined || decision?.params !== undefined ? paramsOf(body, decision?.params) : facts.params;
+    const params = decision?.params === undefined ? facts.params : paramsOf(body, decision.params);
     const mode: CacheMode = store === undefined ? 'bypass' : cacheModeOf(request.headers, params, decision);
     return {
       request,
@@ -499,7 +509,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
   async function finish(
     request: FastifyRequest,
     reply: FastifyReply,
-    body: ChatCompletionRequest,
+    facts: Known,
     record: CompletionRecord,
     routed: PromiseLike<RouteDecision | undefined> | undefined,
     ready: Call | undefined,
@@ -509,7 +519,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     try {
       if (sending !== undefined) await sending;
       else {
-        call ??= callOf(request, reply, body, record, await routed);
+        call ??= callOf(request, reply, facts, record, await routed);
         if (record.stream) await replyStream(call);
         else {
           // A call handed over ready has been looked up in memory already, and missed.
@@ -535,7 +545,8 @@ export function createChatHandler(options: ChatHandlerOptions) {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply> | undefined {
-    const body = validBody(request.body);
+    const facts = knownBody(request.body);
+    const body = facts.body;
     const record: CompletionRecord = {
       requestId: request.id,
       model: body.model,
@@ -560,17 +571,17 @@ export function createChatHandler(options: ChatHandlerOptions) {
         return finish(
           request,
           reply,
-          body,
+          facts,
           record,
           routed as PromiseLike<RouteDecision | undefined>,
           undefined,
         );
       }
-      call = callOf(request, reply, body, record, routed as RouteDecision | undefined);
+      call = callOf(request, reply, facts, record, routed as RouteDecision | undefined);
       const hit = record.stream ? undefined : peeked(call);
-      if (hit === undefined) return finish(request, reply, body, record, undefined, call);
+      if (hit === undefined) return finish(request, reply, facts, record, undefined, call);
       const sent = replyHit(call, hit);
-      if (sent instanceof Promise) return finish(request, reply, body, record, undefined, call, sent);
+      if (sent instanceof Promise) return finish(request, reply, facts, record, undefined, call, sent);
     } catch (err) {
       fail(request, reply, call, record, err);
     }
