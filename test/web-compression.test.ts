@@ -10,6 +10,7 @@ import {
   type Encoding,
   isCompressible,
   precompressedBodies,
+  TEXT_MAX_BYTES,
 } from '../src/perf/web/index.ts';
 import { testApp } from './helpers/app.ts';
 
@@ -216,7 +217,40 @@ describe('precompressed cached bodies', () => {
     const plain = await a.inject({ url: '/cached' });
     expect(plain.rawPayload.equals(identity)).toBe(true);
     expect(a.compression.compressor.calls - before).toBe(ENCODINGS.length);
+    // A body this large keeps no text; the identity bytes and the four codings together stay
+    // under two identity sizes.
+    expect(bodies.of(cached).text).toBeUndefined();
     expect(bodies.of(cached).byteLength).toBeLessThan(identity.length * 2);
+  });
+
+  it('a small body made from a string is sent as that string, byte for byte, whatever its characters', async () => {
+    const text = JSON.stringify({ content: 'héllo wörld, 你好, 🌍', n: 1 });
+    const body = new CachedBody(text);
+    expect(body.text).toBe(text);
+    ({ app } = await testApp({}, (a) => {
+      a.post('/small', (request, reply) => a.compression.send(request, reply, body));
+    }));
+    const res = await app!.inject({
+      method: 'POST',
+      url: '/small',
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(res.rawPayload.equals(Buffer.from(text))).toBe(true);
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(text));
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('keeps no text for a body above TEXT_MAX_BYTES or one made from bytes', async () => {
+    const large = JSON.stringify(document(TEXT_MAX_BYTES / 1024 + 2));
+    const body = new CachedBody(large);
+    expect(body.identity.length).toBeGreaterThan(TEXT_MAX_BYTES);
+    expect(body.text).toBeUndefined();
+    expect(new CachedBody(Buffer.from('{"ok":true}')).text).toBeUndefined();
+    ({ app } = await testApp({}, (a) => {
+      a.get('/large', (request, reply) => a.compression.send(request, reply, body));
+    }));
+    const res = await app!.inject({ url: '/large' });
+    expect(res.rawPayload.equals(Buffer.from(large))).toBe(true);
   });
 
   it('a body below the threshold is served as is and never compressed', async () => {

@@ -95,10 +95,12 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
         if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
       }
       const bytes = body.identity;
-      if (!enabled || bytes.length < threshold || !isCompressible(body.contentType)) return reply.send(bytes);
+      if (!enabled || bytes.length < threshold || !isCompressible(body.contentType)) {
+        return reply.send(body.text ?? bytes);
+      }
       reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
       const encoding = negotiate(request);
-      if (encoding === 'identity') return reply.send(bytes);
+      if (encoding === 'identity') return reply.send(body.text ?? bytes);
       const encoded = body.encoded(encoding, compressor);
       if (Buffer.isBuffer(encoded)) return sendEncoded(reply, bytes, encoded, encoding);
       return encoded.then(

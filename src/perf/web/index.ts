@@ -8,7 +8,13 @@ export {
   installBatch,
   runBatch,
 } from './batch.ts';
-export { CachedBody, JSON_TYPE, type PrecompressedBodies, precompressedBodies } from './cached-body.ts';
+export {
+  CachedBody,
+  JSON_TYPE,
+  type PrecompressedBodies,
+  precompressedBodies,
+  TEXT_MAX_BYTES,
+} from './cached-body.ts';
 export { type Compression, type CompressionOptions, etagMatches, installCompression } from './compression.ts';
 export { type CompressionMode, type Compressor, createCompressor, levelFor } from './compressor.ts';
 export {

@@ -266,7 +266,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
     const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
     // Apps built without the compression plugin (some tests) send the identity bytes.
     const compression = call.request.server.compression as Compression | undefined;
-    if (compression === undefined) return reply.type(body.contentType).send(body.identity);
+    if (compression === undefined) return reply.type(body.contentType).send(body.text ?? body.identity);
     return compression.send(call.request, reply, body);
   }
 
