@@ -73,11 +73,12 @@ describe('graceful shutdown', () => {
       expect(started.stdout()).toMatch(/auth +off/);
       expect((await get(port, '/health')).status).toBe(200);
       if (process.platform === 'linux') {
-        // bin/versus.js replaced itself (same pid) with a process that keeps WebAssembly on Liftoff
-        // and caps the young generation.
+        // bin/versus.js replaced itself (same pid) with a process that keeps WebAssembly on Liftoff,
+        // caps the young generation and does not pretenure.
         const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
         expect(argv).toContain('--liftoff-only');
         expect(argv).toContain('--max-semi-space-size=8');
+        expect(argv).toContain('--no-allocation-site-pretenuring');
       }
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
@@ -99,6 +100,22 @@ describe('V8 flags', () => {
       const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
       expect(argv).toContain('--liftoff-only');
       expect(argv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'keeps V8 pretenuring when the command line asks for it',
+    async () => {
+      const port = await freePort();
+      started = await startMain({ PORT: String(port) }, 'listening on', 20_000, [
+        '--allocation-site-pretenuring',
+      ]);
+      const argv = (await readFile(`/proc/${started.child.pid}/cmdline`, 'utf8')).split('\0');
+      expect(argv).toContain('--allocation-site-pretenuring');
+      expect(argv).not.toContain('--no-allocation-site-pretenuring');
+      expect(argv).toContain('--max-semi-space-size=8');
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
     },

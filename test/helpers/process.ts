@@ -13,8 +13,10 @@ export async function startMain(
   env: Record<string, string>,
   readyText = 'listening on',
   timeoutMs = 20_000,
+  /** Node options before the script, as on `node <options> bin/versus.js`. */
+  nodeArgs: string[] = [],
 ): Promise<Started> {
-  const child = spawn(process.execPath, ['bin/versus.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/versus.js'], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', DATA_DIR: ':memory:', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
