@@ -1,5 +1,5 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,10 @@ describe('graceful shutdown', () => {
         expect(argv).toContain('--liftoff-only');
         expect(argv).toContain('--max-semi-space-size=8');
         expect(argv).toContain('--no-allocation-site-pretenuring');
+        // V8's background threads: as many as there are CPUs, up to Node's default of four.
+        const cpus = availableParallelism();
+        if (cpus < 4) expect(argv).toContain(`--v8-pool-size=${cpus}`);
+        else expect(argv.some((a) => a.startsWith('--v8-pool-size'))).toBe(false);
       }
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
