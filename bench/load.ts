@@ -223,7 +223,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it), started afresh for each measurement and warmed for 1 s, on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it), started afresh for each measurement and warmed for 1 s, on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}; Versus and the bare Fastify anchors listen with a backlog of 2048, so every connection is accepted from the start.`,
   '',
   table(
     [

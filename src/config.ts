@@ -18,6 +18,8 @@ export interface Config {
     port: number;
     webConcurrency: number;
     bodyLimitBytes: number;
+    /** Listen backlog (LISTEN_BACKLOG). */
+    listenBacklog: number;
     shutdownTimeoutMs: number;
     logLevel: LogLevel;
   };
@@ -277,6 +279,12 @@ export const VARIABLES = {
     default: '1048576',
     parse: int(1024, 100 * 1024 * 1024),
     doc: 'Largest request body accepted; larger bodies get 413 PAYLOAD_TOO_LARGE.',
+  },
+  LISTEN_BACKLOG: {
+    name: 'LISTEN_BACKLOG',
+    default: '2048',
+    parse: int(1, 65_535),
+    doc: "Connections the kernel queues for the server to accept (capped by the kernel's somaxconn). Node's default of 511 leaves clients beyond it retrying their connection for seconds when many connect at once.",
   },
   SHUTDOWN_TIMEOUT_MS: {
     name: 'SHUTDOWN_TIMEOUT_MS',
@@ -639,6 +647,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: v.PORT,
       webConcurrency: v.WEB_CONCURRENCY,
       bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      listenBacklog: v.LISTEN_BACKLOG,
       shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
       logLevel: v.LOG_LEVEL,
     },

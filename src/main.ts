@@ -56,7 +56,11 @@ async function serve(config: Config): Promise<void> {
   }
   let address: string;
   try {
-    address = await app.listen({ host: config.server.host, port: config.server.port });
+    address = await app.listen({
+      host: config.server.host,
+      port: config.server.port,
+      backlog: config.server.listenBacklog,
+    });
   } catch (err) {
     await app.close().catch(() => {});
     fail([`cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`], 1);

@@ -20,6 +20,7 @@ describe('config', () => {
       port: 3000,
       webConcurrency: 1,
       bodyLimitBytes: 1024 * 1024,
+      listenBacklog: 2048,
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
     });
@@ -57,8 +58,10 @@ describe('config', () => {
       API_KEYS: ' client-key-0123456789 , other-key-0123456789 ',
       ADMIN_API_KEY: 'admin-key-0123456789',
       LOG_LEVEL: 'DEBUG',
+      LISTEN_BACKLOG: '4096',
     });
     expect(c.server.port).toBe(8080);
+    expect(c.server.listenBacklog).toBe(4096);
     expect(c.server.webConcurrency).toBe(4);
     expect(c.server.logLevel).toBe('debug');
     expect(c.cache.compressionEnabled).toBe(false);
@@ -75,6 +78,7 @@ describe('config', () => {
     ['PORT', '70000', 'PORT="70000" is not valid: expected an integer from 0 to 65535'],
     ['PORT', '3.5', 'expected an integer'],
     ['WEB_CONCURRENCY', '0', 'WEB_CONCURRENCY="0" is not valid: expected an integer from 1 to 64'],
+    ['LISTEN_BACKLOG', '0', 'LISTEN_BACKLOG="0" is not valid: expected an integer from 1 to 65535'],
     [
       'CACHE_COMPRESSION_ENABLED',
       'maybe',

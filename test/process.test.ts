@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,36 @@ describe('V8 flags', () => {
       expect(argv).toContain('--allocation-site-pretenuring');
       expect(argv).not.toContain('--no-allocation-site-pretenuring');
       expect(argv).toContain('--max-semi-space-size=8');
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+    },
+  );
+});
+
+/** The backlog of the socket listening on `port`, as the kernel reports it (`ss`), or undefined. */
+function listenBacklog(port: number): number | undefined {
+  const out = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (out.status !== 0) return undefined;
+  // State Recv-Q Send-Q Local Peer: on a listening socket Send-Q is the backlog.
+  const fields = out.stdout.trim().split(/\s+/);
+  return fields.length >= 3 ? Number(fields[2]) : undefined;
+}
+
+describe('listen backlog', () => {
+  const hasSs = spawnSync('ss', ['-V']).status === 0;
+  it.runIf(process.platform === 'linux' && hasSs)(
+    'listens with LISTEN_BACKLOG (default 2048), capped by the kernel',
+    async () => {
+      const somaxconn = Number(await readFile('/proc/sys/net/core/somaxconn', 'utf8'));
+      const port = await freePort();
+      started = await startMain({ PORT: String(port) });
+      expect(listenBacklog(port)).toBe(Math.min(2048, somaxconn));
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toEqual({ code: 0, signal: null });
+
+      const other = await freePort();
+      started = await startMain({ PORT: String(other), LISTEN_BACKLOG: '700' });
+      expect(listenBacklog(other)).toBe(Math.min(700, somaxconn));
       started.child.kill('SIGTERM');
       expect(await started.exited).toEqual({ code: 0, signal: null });
     },

@@ -37,5 +37,7 @@ app.post('/chat', (request, reply) => {
   if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send();
   return reply.type('application/json; charset=utf-8').send(answer);
 });
-await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3001) });
+// The listen backlog Versus uses (LISTEN_BACKLOG's default), so that at 1,000 connections both
+// serve every client from the start (docs/operations.md, Connections).
+await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3001), backlog: 2048 });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
