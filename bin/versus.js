@@ -24,8 +24,8 @@
  * Fastify's, the socket writes), which live for well under a millisecond: the old generation then
  * fills with them until the next full collection, +100 MB within a few seconds in one run of
  * three. Without it the old generation grows by about half as much per request and no run
- * spikes, at the same CPU per request (docs/operations.md, Memory). `--allocation-site-pretenuring`
- * on the command line keeps V8's default.
+ * spikes, for no more CPU per request (docs/operations.md, Memory).
+ * `--allocation-site-pretenuring` on the command line keeps V8's default.
  *
  * `--v8-pool-size` is set to the number of CPUs where there are fewer than Node's default of four:
  * V8's background threads (concurrent marking, compilation) cannot all run at once anyway, and
