@@ -37,6 +37,11 @@ export class CachedBody {
     this.contentType = contentType;
   }
 
+  /** What an uncompressed response sends: the text when kept, else the identity bytes. */
+  get plain(): string | Buffer {
+    return this.text ?? this.identity;
+  }
+
   /**
    * Weak validator over the identity bytes: the compressed variants differ byte for byte but
    * carry the same content, which is what a weak ETag means (RFC 9110 §8.8.3).

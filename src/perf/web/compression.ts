@@ -96,11 +96,11 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
       }
       const bytes = body.identity;
       if (!enabled || bytes.length < threshold || !isCompressible(body.contentType)) {
-        return reply.send(body.text ?? bytes);
+        return reply.send(body.plain);
       }
       reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
       const encoding = negotiate(request);
-      if (encoding === 'identity') return reply.send(body.text ?? bytes);
+      if (encoding === 'identity') return reply.send(body.plain);
       const encoded = body.encoded(encoding, compressor);
       if (Buffer.isBuffer(encoded)) return sendEncoded(reply, bytes, encoded, encoding);
       return encoded.then(

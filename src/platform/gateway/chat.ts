@@ -264,9 +264,9 @@ export function createChatHandler(options: ChatHandlerOptions) {
     record.completionTokens = value.usage.completion_tokens;
     reply.header('x-cache', 'HIT').header('x-gateway-overhead-ms', overhead(reply, call.timing, 'cache'));
     const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
-    // Apps built without the compression plugin (some tests) send the identity bytes.
+    // Apps built without the compression plugin (some tests) send the body uncompressed.
     const compression = call.request.server.compression as Compression | undefined;
-    if (compression === undefined) return reply.type(body.contentType).send(body.text ?? body.identity);
+    if (compression === undefined) return reply.type(body.contentType).send(body.plain);
     return compression.send(call.request, reply, body);
   }
 
