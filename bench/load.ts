@@ -14,7 +14,14 @@
  */
 
 import { redactUrl } from '../src/config.ts';
-import { type LoadOptions, type LoadResult, load, startTarget, type Target } from './lib/http.ts';
+import {
+  type LoadOptions,
+  type LoadResult,
+  load,
+  loadWithCpu,
+  startTarget,
+  type Target,
+} from './lib/http.ts';
 import { type Goal, goalsTable, type Measured, type Plan, SCENARIOS } from './lib/load-scenarios.ts';
 import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
 
@@ -66,11 +73,9 @@ async function measure(target: Target, options: LoadOptions): Promise<Run> {
   await sample();
   const timer = setInterval(sample, 250);
   try {
-    const cpuBefore = await target.cpuMs();
-    const result = await load(options);
-    const cpuMs = (await target.cpuMs()) - cpuBefore;
+    const { result, cpuUs } = await loadWithCpu(target, options);
     await sample();
-    return { result, rssMb: peak, cpuUs: (1000 * cpuMs) / Math.max(1, result.requests) };
+    return { result, rssMb: peak, cpuUs };
   } finally {
     clearInterval(timer);
   }

@@ -148,6 +148,20 @@ export async function startTarget(
   };
 }
 
+/**
+ * One load against `target`, with the server's CPU time (user + system) per request in µs: what a
+ * request costs the server, whatever the load generator sharing the machine could send.
+ */
+export async function loadWithCpu(
+  target: Target,
+  options: LoadOptions,
+): Promise<{ result: LoadResult; cpuUs: number }> {
+  const before = await target.cpuMs();
+  const result = await load(options);
+  const cpuMs = (await target.cpuMs()) - before;
+  return { result, cpuUs: (1000 * cpuMs) / Math.max(1, result.requests) };
+}
+
 export interface Percentiles {
   p50: number;
   p90: number;

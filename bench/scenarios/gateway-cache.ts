@@ -5,7 +5,14 @@
  * fixed answer of the same size (what Fastify itself costs for this kind of request).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { type LoadOptions, type LoadResult, load, startTarget, type Target } from '../lib/http.ts';
+import {
+  type LoadOptions,
+  type LoadResult,
+  load,
+  loadWithCpu,
+  startTarget,
+  type Target,
+} from '../lib/http.ts';
 import { human, median, preamble, ratio, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -55,13 +62,10 @@ export const scenario: Scenario = {
       await load({ ...versusLoad, duration: 1 });
       await load({ ...bareLoad, duration: 1 });
       await load({ ...postLoad, duration: 1 });
-      // Server CPU per request: what each server spends, whatever the load generator sharing the
-      // machine can send.
       const timed = async (target: Target, options: LoadOptions, into: number[]) => {
-        const before = await target.cpuMs();
-        const r = await load(options);
-        into.push(((await target.cpuMs()) - before) / Math.max(1, r.requests));
-        return r;
+        const { result, cpuUs } = await loadWithCpu(target, options);
+        into.push(cpuUs);
+        return result;
       };
       for (let i = 0; i < runs; i++) {
         results.versus.push(await timed(versus, { ...versusLoad, duration }, cpu.versus));
@@ -86,7 +90,7 @@ export const scenario: Scenario = {
     const paired = median(results.versus.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
     const pairedPost = median(results.versus.map((r, i) => r.rps / (results.post[i]?.rps ?? Number.NaN)));
     const postVsHello = median(results.post.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
-    const us = (ms: number[]) => `${(median(ms) * 1000).toFixed(1)} µs`;
+    const us = (values: number[]) => `${median(values).toFixed(1)} µs`;
     const lat = (rs: LoadResult[]) =>
       `${median(rs.map((r) => r.latency.p50))} / ${median(rs.map((r) => r.latency.p99))}`;
     return [
