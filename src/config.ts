@@ -66,6 +66,8 @@ export interface Config {
     loadShedRssMb: number;
     batchMaxItems: number;
     batchConcurrency: number;
+    /** Cache hits of the chat route answered ahead of Fastify (docs/gateway.md, "The front lane"). */
+    frontLane: boolean;
   };
   experiments: {
     eventsFlushIntervalMs: number;
@@ -452,6 +454,12 @@ export const VARIABLES = {
     parse: int(1, 1000),
     doc: 'Items of one batch run at the same time.',
   },
+  FRONT_LANE: {
+    name: 'FRONT_LANE',
+    default: 'true',
+    parse: bool,
+    doc: 'Answer response-cache hits of POST /v1/chat/completions ahead of Fastify, with the same checks and headers; false sends every request through Fastify (off at LOG_LEVEL debug and trace, which log every request).',
+  },
   OPENAI_API_KEY: {
     name: 'OPENAI_API_KEY',
     default: undefined,
@@ -685,6 +693,7 @@ export function loadConfig(env: Env = process.env): Config {
       loadShedRssMb: v.LOAD_SHED_RSS_MB,
       batchMaxItems: v.BATCH_MAX_ITEMS,
       batchConcurrency: v.BATCH_CONCURRENCY,
+      frontLane: v.FRONT_LANE,
     },
     experiments: {
       eventsFlushIntervalMs: v.EVENTS_FLUSH_INTERVAL_MS,

@@ -30,6 +30,8 @@ import {
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
+  createFrontLane,
+  type FrontLane,
   genRequestId,
   installAuth,
   installBatch,
@@ -82,6 +84,8 @@ export interface Versus {
   providers: ProviderSet;
   /** The gateway's extension points; set `route`/`record` here to plug in experiments. */
   gatewayHooks: GatewayHooks;
+  /** The listener ahead of Fastify that answers chat cache hits (docs/gateway.md, "The front lane"). */
+  lane: FrontLane;
 }
 
 declare module 'fastify' {
@@ -127,6 +131,10 @@ class QuietLogController extends LogController {
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Debug and trace log every request, which only Fastify's path does.
+  const lane = createFrontLane({
+    enabled: config.web.frontLane && config.server.logLevel !== 'debug' && config.server.logLevel !== 'trace',
+  });
   const app = Fastify({
     logger: {
       level: config.server.logLevel,
@@ -142,6 +150,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     forceCloseConnections: 'idle',
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ...(lane.enabled ? { serverFactory: lane.serverFactory } : {}),
   });
   // JSON only: text/plain bodies get 415 like every other non-JSON type.
   app.removeContentTypeParser('text/plain');
@@ -190,6 +199,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     resilience,
     providers,
     gatewayHooks: options.gatewayHooks ?? {},
+    lane,
   };
   app.decorate('versus', versus);
 
@@ -204,13 +214,16 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     done();
   });
   // Before auth: an overloaded instance should not spend CPU hashing keys for requests it sheds.
-  installLoadShedding(app, {
+  const shedder = installLoadShedding(app, {
     maxEventLoopDelayMs: config.web.loadShedEventLoopDelayMs,
     maxRssBytes: config.web.loadShedRssMb * 2 ** 20,
     metrics,
   });
-  installAuth(app, { clientKeys: config.auth.apiKeys, adminKey: config.auth.adminApiKey });
-  installHttpMetrics(app, metrics);
+  const authenticate = installAuth(app, {
+    clientKeys: config.auth.apiKeys,
+    adminKey: config.auth.adminApiKey,
+  });
+  const observeReply = installHttpMetrics(app, metrics);
   if (config.monitoring.performanceMonitoring) {
     const performance = createPerformanceManager({
       targets: {
@@ -245,7 +258,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     health.add('redis', () => pingRedis(redis));
     app.addHook('onClose', () => closeRedis(redis));
   }
-  installRateLimit(app, {
+  const rateLimiter = installRateLimit(app, {
     limit: config.web.rateLimitRequests,
     windowMs: config.web.rateLimitWindowMs,
     redis: versus.redis,
@@ -254,10 +267,22 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // ETag before compression: onSend hooks run in registration order and the ETag is computed on
   // the identity body.
   installHttpCache(app);
-  installCompression(app, {
+  const compression = installCompression(app, {
     enabled: config.monitoring.performanceOptimization,
     threshold: config.web.compressionThresholdBytes,
     metrics,
+  });
+  // The lane's answers pass the same checks and feed the same metrics as Fastify's replies.
+  lane.use({
+    admit: () => !versus.closing && !shedder.state.overloaded,
+    authenticate,
+    rateLimiter,
+    compression,
+    observe(route, method, status, ms) {
+      observeReply(route, method, status, ms);
+      versus.performance?.recordRequest(ms, status);
+    },
+    warn: (context, message) => app.log.warn(context, message),
   });
   const cache = createCache({
     l1: { maxEntries: config.cache.memoryMaxSize },
@@ -316,6 +341,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     cacheEnabled: config.monitoring.performanceOptimization,
     fallbacks: g.fallbacks,
     metrics,
+    lane,
   });
   versus.experiments = installExperiments(app, {
     db,

@@ -8,8 +8,9 @@
  * a tenant in cache keys.
  */
 import { hash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { type AppError, ForbiddenError, UnauthorizedError } from '../errors.ts';
 
 export type PrincipalKind = 'anonymous' | 'client' | 'admin';
 
@@ -41,15 +42,21 @@ function digest(key: string): string {
   return hash('sha256', key, 'hex');
 }
 
+/**
+ * The principal of a request to `url` with `headers`, or the error it is answered with. Requests
+ * to routes that need no key are anonymous.
+ */
+export type Authenticate = (url: string, headers: IncomingHttpHeaders) => Principal | AppError;
+
 /** Reads a key from `Authorization: Bearer KEY` or `x-api-key: KEY`. */
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers.authorization;
   if (typeof header === 'string') {
     const space = header.indexOf(' ');
     if (space > 0 && header.slice(0, space).toLowerCase() === 'bearer') return header.slice(space + 1).trim();
     return undefined;
   }
-  const apiKey = request.headers['x-api-key'];
+  const apiKey = headers['x-api-key'];
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
@@ -71,7 +78,7 @@ function matches(path: string, list: readonly Prefix[]): boolean {
   return false;
 }
 
-export function installAuth(app: FastifyInstance, options: AuthOptions): void {
+export function installAuth(app: FastifyInstance, options: AuthOptions): Authenticate {
   const principals = new Map<string, Principal>();
   for (const key of options.clientKeys) {
     const d = digest(key);
@@ -107,34 +114,36 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       this[kPrincipal] = value;
     },
   });
-  if (!enabled) return;
-
-  // A callback hook, not an async one: no promise per request on the path every call takes.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const url = request.url;
+  const authenticate: Authenticate = (url, headers) => {
+    if (!enabled) return ANONYMOUS;
     const needsAdmin = matches(url, adminPrefixes);
-    if (!needsAdmin && !matches(url, clientPrefixes)) return done();
-    const key = presentedKey(request);
+    if (!needsAdmin && !matches(url, clientPrefixes)) return ANONYMOUS;
+    const key = presentedKey(headers);
     const principal = key === undefined || key === '' ? undefined : principalOf(key);
     if (principal === undefined) {
-      return done(
-        new UnauthorizedError(
-          key === undefined || key === ''
-            ? 'this route needs an API key: send Authorization: Bearer <key>'
-            : 'the API key is not valid',
-        ),
+      return new UnauthorizedError(
+        key === undefined || key === ''
+          ? 'this route needs an API key: send Authorization: Bearer <key>'
+          : 'the API key is not valid',
       );
     }
     if (needsAdmin && principal.kind !== 'admin') {
-      return done(
-        new ForbiddenError(
-          adminConfigured
-            ? 'this route needs the admin key (ADMIN_API_KEY)'
-            : 'this route needs the admin key, and none is configured: set ADMIN_API_KEY on the server',
-        ),
+      return new ForbiddenError(
+        adminConfigured
+          ? 'this route needs the admin key (ADMIN_API_KEY)'
+          : 'this route needs the admin key, and none is configured: set ADMIN_API_KEY on the server',
       );
     }
-    request.principal = principal;
+    return principal;
+  };
+  if (!enabled) return authenticate;
+
+  // A callback hook, not an async one: no promise per request on the path every call takes.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const who = authenticate(request.url, request.headers);
+    if (who instanceof Error) return done(who);
+    if (who !== ANONYMOUS) request.principal = who;
     done();
   });
+  return authenticate;
 }

@@ -8,6 +8,7 @@
  * the uncompressed throughput (docs/performance.md). Streams (server-sent events) are left alone;
  * the measurement behind that choice is in docs/performance.md.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MetricsRegistry } from '../metrics/index.ts';
 import type { CachedBody } from './cached-body.ts';
@@ -38,8 +39,8 @@ export interface Compression {
   readonly enabled: boolean;
   readonly threshold: number;
   readonly compressor: Compressor;
-  /** The coding this request gets for a compressible body. */
-  negotiate(request: FastifyRequest): Negotiated;
+  /** The coding this request (anything with its headers) gets for a compressible body. */
+  negotiate(request: { headers: IncomingHttpHeaders }): Negotiated;
   /**
    * Sends a cached body: 304 when If-None-Match matches (GET/HEAD), else the negotiated coding's
    * precompressed bytes, compressing only when this coding is needed for the first time.
@@ -78,7 +79,7 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
   // Only the compressor made here is ours to close; a passed-in one belongs to the caller.
   if (options.compressor === undefined) app.addHook('onClose', async () => compressor.close?.());
 
-  const negotiate = (request: FastifyRequest): Negotiated =>
+  const negotiate = (request: { headers: IncomingHttpHeaders }): Negotiated =>
     enabled ? negotiator.negotiate(request.headers['accept-encoding']) : 'identity';
 
   const compression: Compression = {

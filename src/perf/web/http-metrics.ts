@@ -1,5 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import { histogramObserver, type MetricsRegistry } from '../metrics/index.ts';
+
+/** Observes one reply sent outside Fastify (the front lane): route pattern, method, status, ms. */
+export type ObserveReply = (route: string, method: string, status: number, ms: number) => void;
 
 /**
  * Observes `http_request_duration_seconds{method,route,status}` for every reply. The route label
@@ -8,9 +11,10 @@ import { histogramObserver, type MetricsRegistry } from '../metrics/index.ts';
  *
  * Each route gets its own onResponse hook that already knows its pattern: reading
  * `request.routeOptions` builds a frozen object per access (about 200 ns measured), which was
- * the largest single cost of instrumentation. Call before routes are registered.
+ * the largest single cost of instrumentation. Call before routes are registered. Returns the
+ * observer for replies sent outside Fastify.
  */
-export function installHttpMetrics(app: FastifyInstance, metrics: MetricsRegistry): void {
+export function installHttpMetrics(app: FastifyInstance, metrics: MetricsRegistry): ObserveReply {
   const histogram = metrics.histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration in seconds, by method, route pattern and status.',
@@ -20,26 +24,34 @@ export function installHttpMetrics(app: FastifyInstance, metrics: MetricsRegistr
   function observerFor(route: string) {
     // By status, then method: no key string is built per request.
     const byStatus = new Map<number, Map<string, (seconds: number) => void>>();
-    return (request: FastifyRequest, reply: FastifyReply) => {
-      const status = reply.statusCode;
+    return (method: string, status: number, ms: number) => {
       let byMethod = byStatus.get(status);
       if (byMethod === undefined) {
         byMethod = new Map();
         byStatus.set(status, byMethod);
       }
-      let observe = byMethod.get(request.method);
+      let observe = byMethod.get(method);
       if (observe === undefined) {
-        observe = histogramObserver(histogram, { method: request.method, route, status: String(status) });
-        byMethod.set(request.method, observe);
+        observe = histogramObserver(histogram, { method, route, status: String(status) });
+        byMethod.set(method, observe);
       }
-      observe(reply.elapsedTime / 1000);
+      observe(ms / 1000);
     };
   }
+  const routes = new Map<string, ReturnType<typeof observerFor>>();
+  const observerOf = (route: string) => {
+    let observe = routes.get(route);
+    if (observe === undefined) {
+      observe = observerFor(route);
+      routes.set(route, observe);
+    }
+    return observe;
+  };
 
   app.addHook('onRoute', (route) => {
-    const observe = observerFor(route.url);
+    const observe = observerOf(route.url);
     const hook: onResponseHookHandler = (request, reply, done) => {
-      observe(request, reply);
+      observe(request.method, reply.statusCode, reply.elapsedTime);
       done();
     };
     const existing = route.onResponse;
@@ -49,7 +61,8 @@ export function installHttpMetrics(app: FastifyInstance, metrics: MetricsRegistr
   // Requests no route matched: the not-found handler is not a route, so a root hook takes them.
   const unmatched = observerFor('unmatched');
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) unmatched(request, reply);
+    if (request.is404) unmatched(request.method, reply.statusCode, reply.elapsedTime);
     done();
   });
+  return (route, method, status, ms) => observerOf(route)(method, status, ms);
 }

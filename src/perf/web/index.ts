@@ -1,4 +1,10 @@
-export { type AuthOptions, installAuth, type Principal, type PrincipalKind } from './auth.ts';
+export {
+  type Authenticate,
+  type AuthOptions,
+  installAuth,
+  type Principal,
+  type PrincipalKind,
+} from './auth.ts';
 export {
   type BatchRouteOptions,
   type BatchRun,
@@ -27,12 +33,22 @@ export {
 } from './encoding.ts';
 export { installErrorHandling, sendError, toAppError } from './errors.ts';
 export {
+  createFrontLane,
+  type FrontLane,
+  type FrontLaneOptions,
+  type FrontLaneStats,
+  type LaneAnswer,
+  type LaneContext,
+  type LaneLookup,
+  type LaneParts,
+} from './front-lane.ts';
+export {
   type HttpCacheOptions,
   type HttpCacheRouteConfig,
   installHttpCache,
   weakEtag,
 } from './http-cache.ts';
-export { installHttpMetrics } from './http-metrics.ts';
+export { installHttpMetrics, type ObserveReply } from './http-metrics.ts';
 export {
   deepFreeze,
   installJsonBodyMemo,
@@ -52,6 +68,7 @@ export {
   installRateLimit,
   type RateLimitDecision,
   RateLimitedError,
+  type RateLimiter,
   type RateLimitOptions,
 } from './rate-limit.ts';
 export { genRequestId } from './request-id.ts';

@@ -73,10 +73,13 @@ export class JsonBodyMemo {
 
 /**
  * Replaces the `application/json` parser of `scope` (an encapsulated plugin scope) with the
- * memoising one. Returns the memo for its stats.
+ * memoising one, on a new memo or on `options` when it is one. Returns the memo.
  */
-export function installJsonBodyMemo(scope: FastifyInstance, options: JsonBodyMemoOptions = {}): JsonBodyMemo {
-  const memo = new JsonBodyMemo(options);
+export function installJsonBodyMemo(
+  scope: FastifyInstance,
+  options: JsonBodyMemoOptions | JsonBodyMemo = {},
+): JsonBodyMemo {
+  const memo = options instanceof JsonBodyMemo ? options : new JsonBodyMemo(options);
   const parse = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser(

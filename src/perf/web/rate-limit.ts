@@ -8,10 +8,12 @@
  * each instance falls back to its own counters (logged): the limit loosens to per-instance for
  * the duration, requests keep flowing.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { defineError } from '../errors.ts';
 import type { MetricsRegistry } from '../metrics/index.ts';
 import type { Redis } from '../redis/index.ts';
+import type { Principal } from './auth.ts';
 import { sendError } from './errors.ts';
 import { memoryStore, type RateLimitStore, redisStore, type WindowCounts } from './rate-limit-store.ts';
 
@@ -35,7 +37,7 @@ export interface RateLimitOptions {
    * The key a request is limited under, or undefined for requests that are not limited.
    * @default the principal id of client keys on /v1/* (admin and anonymous requests are not limited)
    */
-  keyOf?: (request: FastifyRequest) => string | undefined;
+  keyOf?: (principal: Principal, url: string) => string | undefined;
   metrics?: MetricsRegistry;
 }
 
@@ -49,9 +51,29 @@ export interface RateLimitDecision {
   retryAfterS: number;
 }
 
-function defaultKey(request: FastifyRequest): string | undefined {
-  if (request.principal.kind !== 'client') return undefined;
-  return request.url.startsWith('/v1/') ? request.principal.id : undefined;
+const kDecided = Symbol('versus.rateLimitDecided');
+
+/**
+ * Hands a decision already made for `raw` (by the front lane, which counted the request) to the
+ * hook, which answers from it instead of counting the request again.
+ */
+export function handOverDecision(raw: IncomingMessage, decision: RateLimitDecision): void {
+  (raw as IncomingMessage & { [kDecided]?: RateLimitDecision })[kDecided] = decision;
+}
+
+/** The limiter as the front lane uses it: the same counters and headers as the hook's. */
+export interface RateLimiter {
+  keyOf(principal: Principal, url: string): string | undefined;
+  /** Counts one request under `key` and decides it; a promise when the counters are in Redis. */
+  hit(key: string): RateLimitDecision | Promise<RateLimitDecision>;
+  /** The RateLimit-Limit and RateLimit-Policy header values. */
+  readonly limitHeader: string;
+  readonly policy: string;
+}
+
+function defaultKey(principal: Principal, url: string): string | undefined {
+  if (principal.kind !== 'client') return undefined;
+  return url.startsWith('/v1/') ? principal.id : undefined;
 }
 
 /** The decision for one hit, from the two windows' counts. Pure: the tests drive it directly. */
@@ -78,13 +100,13 @@ export function decide(
   return { allowed: false, limit, remaining: 0, resetS, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
 }
 
-export function installRateLimit(app: FastifyInstance, options: RateLimitOptions): void {
+export function installRateLimit(app: FastifyInstance, options: RateLimitOptions): RateLimiter | undefined {
   const limit = options.limit;
   const windowMs = options.windowMs ?? 60_000;
   if (!Number.isInteger(limit) || limit < 0)
     throw new TypeError(`rate limit must be an integer >= 0, got ${limit}`);
   if (!(windowMs >= 1000)) throw new TypeError(`rate limit window must be at least 1000 ms, got ${windowMs}`);
-  if (limit === 0) return;
+  if (limit === 0) return undefined;
 
   const keyOf = options.keyOf ?? defaultKey;
   const local = memoryStore(windowMs);
@@ -120,31 +142,43 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
     return false;
   };
 
-  app.addHook('onRequest', (request, reply, done) => {
-    const key = keyOf(request);
-    if (key === undefined) return done();
+  const hit = (key: string): RateLimitDecision | Promise<RateLimitDecision> => {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
-    if (shared === undefined) {
-      if (apply(reply, decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now)))
-        done();
-      return;
-    }
-    (shared.hit(key, window, windowMs) as Promise<WindowCounts>).then(
-      (counts) => {
-        if (apply(reply, decide(counts, limit, windowMs, now))) done();
-      },
+    if (shared === undefined)
+      return decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now);
+    return (shared.hit(key, window, windowMs) as Promise<WindowCounts>).then(
+      (counts) => decide(counts, limit, windowMs, now),
       (err: unknown) => {
         if (now - lastWarning > 30_000) {
           lastWarning = now;
-          request.log.warn(
+          app.log.warn(
             { err: { message: (err as Error)?.message } },
             'rate limit store (redis) failed; limiting per instance until it is back',
           );
         }
-        if (apply(reply, decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now)))
-          done();
+        return decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now);
       },
     );
+  };
+
+  app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
+    // The front lane counted this request already and handed over its denial.
+    const decided = (request.raw as IncomingMessage & { [kDecided]?: RateLimitDecision })[kDecided];
+    if (decided !== undefined) {
+      apply(reply, decided);
+      return;
+    }
+    const key = keyOf(request.principal, request.url);
+    if (key === undefined) return done();
+    const d = hit(key);
+    if (!(d instanceof Promise)) {
+      if (apply(reply, d)) done();
+      return;
+    }
+    d.then((decision) => {
+      if (apply(reply, decision)) done();
+    });
   });
+  return { keyOf, hit, limitHeader, policy };
 }

@@ -2,12 +2,17 @@
  * POST /v1/chat/completions: validate, route (experiment hook), answer from the cache, follow an
  * identical call in flight, or call the model chain; reply as JSON or as an SSE stream; record.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../../perf/errors.ts';
 import { histogramObserver, type MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
   type Compression,
+  type JsonBodyMemo,
+  type LaneAnswer,
+  type LaneContext,
   type PrecompressedBodies,
   precompressedBodies,
   sendError,
@@ -43,6 +48,17 @@ export interface ChatHandlerOptions {
   metrics?: MetricsRegistry | undefined;
   /** Serialised and compressed cache hits, per cached value. @default a private store */
   bodies?: PrecompressedBodies | undefined;
+  /** The route's memo of parsed bodies: the front lane finds repeated bodies in it. */
+  memo?: JsonBodyMemo | undefined;
+  /** Where the front lane's answers report a failing record hook. */
+  log?: FastifyBaseLogger | undefined;
+}
+
+export interface ChatHandler {
+  /** The Fastify route handler. */
+  handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined;
+  /** The front lane's answer for a body: a fresh cache hit in memory, or undefined (the route takes it). */
+  lookup(text: string, context: LaneContext): LaneAnswer | undefined;
 }
 
 const PARAM_KEYS = [
@@ -130,6 +146,10 @@ interface Known {
 
 const known = new WeakMap<object, Known>();
 
+/** A routing decision the front lane asked for, handed to the route so the hook runs once. */
+const kRouted = Symbol('versus.routed');
+type LaneRaw = IncomingMessage & { [kRouted]?: unknown };
+
 /** The record of a body seen before, else the body validated (throws INVALID_REQUEST) and recorded. */
 function knownBody(raw: unknown): Known {
   if (typeof raw === 'object' && raw !== null) {
@@ -172,7 +192,7 @@ function keyOf(
   return key;
 }
 
-export function createChatHandler(options: ChatHandlerOptions) {
+export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const caller = new UpstreamCaller(
     options.catalogue,
     options.resilience,
@@ -405,12 +425,12 @@ export function createChatHandler(options: ChatHandlerOptions) {
     }
   }
 
-  function recordSafely(request: FastifyRequest, record: CompletionRecord): void {
+  function recordSafely(log: FastifyBaseLogger | undefined, record: CompletionRecord): void {
     if (hooks?.record === undefined) return;
     try {
       hooks.record(record);
     } catch (err) {
-      request.log.error({ err }, 'gateway record hook threw; the record is lost');
+      log?.error({ err }, 'gateway record hook threw; the record is lost');
     }
   }
 
@@ -498,7 +518,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
   ): void {
     call?.watch.dispose();
     record.latencyMs = reply.elapsedTime;
-    recordSafely(request, record);
+    recordSafely(request.log, record);
   }
 
   /**
@@ -541,10 +561,7 @@ export function createChatHandler(options: ChatHandlerOptions) {
    * Fastify's handling of one: the handler returns undefined after the reply is sent. Every other
    * request continues in `finish`.
    */
-  return function chatCompletions(
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<FastifyReply> | undefined {
+  function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined {
     const facts = knownBody(request.body);
     const body = facts.body;
     const record: CompletionRecord = {
@@ -560,13 +577,21 @@ export function createChatHandler(options: ChatHandlerOptions) {
     };
     let call: Call | undefined;
     try {
-      // A hook that decides synchronously (no experiment named) costs no await.
-      const routed = hooks?.route?.({
-        body,
-        headers: request.headers,
-        principalId: request.principal.id,
-        requestId: request.id,
-      });
+      // The front lane may have asked the hook already; it is not asked twice.
+      const raw = request.raw as LaneRaw;
+      let routed: unknown;
+      if (raw[kRouted] !== undefined) {
+        routed = raw[kRouted];
+        raw[kRouted] = undefined;
+      } else {
+        // A hook that decides synchronously (no experiment named) costs no await.
+        routed = hooks?.route?.({
+          body,
+          headers: request.headers,
+          principalId: request.principal.id,
+          requestId: request.id,
+        });
+      }
       if (typeof (routed as PromiseLike<unknown> | undefined)?.then === 'function') {
         return finish(
           request,
@@ -587,5 +612,68 @@ export function createChatHandler(options: ChatHandlerOptions) {
     }
     done(request, reply, call, record);
     return undefined;
-  };
+  }
+
+  /**
+   * The front lane's cache hit: what `handle` does for a request with a known body, no routing
+   * decision and a fresh answer in memory, without Fastify's request and reply. Anything else (a
+   * body not seen or not valid, a stream, an experiment, a cache miss) is left to the route, with
+   * the routing decision if the hook made one.
+   */
+  function lookup(text: string, context: LaneContext): LaneAnswer | undefined {
+    const memo = options.memo;
+    if (memo === undefined || store?.peek === undefined) return undefined;
+    const parsed = memo.get(text);
+    const facts = typeof parsed === 'object' && parsed !== null ? known.get(parsed) : undefined;
+    if (facts === undefined) return undefined;
+    const body = facts.body;
+    if (body.stream === true) return undefined;
+    const routed = hooks?.route?.({
+      body,
+      headers: context.headers,
+      principalId: context.principal.id,
+      requestId: context.id,
+    });
+    if (routed !== undefined) {
+      (context.raw as LaneRaw)[kRouted] = routed;
+      return undefined;
+    }
+    const model = body.model;
+    if (options.catalogue.resolve(model) === undefined) return undefined;
+    if (cacheModeOf(context.headers, facts.params, undefined) !== 'use') return undefined;
+    const value = store.peek(
+      keyOf(context.principal.id, model, facts, undefined, body.messages, facts.params),
+    );
+    if (!isCachedCompletion(value)) return undefined;
+    const record: CompletionRecord = {
+      requestId: context.id,
+      model,
+      status: 200,
+      latencyMs: 0,
+      promptTokens: value.usage.prompt_tokens,
+      completionTokens: value.usage.completion_tokens,
+      cacheHit: true,
+      fallback: false,
+      stream: false,
+    };
+    const ms = performance.now() - context.startedAt;
+    observeOverhead.cache?.(ms / 1000);
+    const headers: Record<string, string> = { 'x-cache': 'HIT', 'x-gateway-overhead-ms': ms.toFixed(3) };
+    const fallbackFrom = (value as { fallbackFrom?: string }).fallbackFrom;
+    if (fallbackFrom !== undefined) {
+      record.fallback = true;
+      record.fallbackModel = value.model;
+      headers['x-fallback-from'] = fallbackFrom;
+    }
+    return {
+      body: bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${context.id}`, value)),
+      headers,
+      sent(total) {
+        record.latencyMs = total;
+        recordSafely(options.log, record);
+      },
+    };
+  }
+
+  return { handle, lookup };
 }

@@ -2,7 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
-import { installJsonBodyMemo, type JsonBodyMemoOptions } from '../../perf/web/index.ts';
+import {
+  type FrontLane,
+  installJsonBodyMemo,
+  JsonBodyMemo,
+  type JsonBodyMemoOptions,
+} from '../../perf/web/index.ts';
 import type { Catalogue } from '../providers/index.ts';
 import type { ResponseStore } from './cache.ts';
 import { createChatHandler } from './chat.ts';
@@ -26,10 +31,13 @@ export interface GatewayOptions {
   serviceOptions?: (model: string) => ServiceOptions | undefined;
   /** The chat route's memo of recent request bodies. @default 1000 bodies of up to 8 KiB */
   bodyMemo?: JsonBodyMemoOptions;
+  /** The server's front lane: cache hits of the chat route are answered there. @default none */
+  lane?: FrontLane | undefined;
 }
 
 export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOptions): void {
-  const handler = createChatHandler({
+  const memo = new JsonBodyMemo(options.bodyMemo);
+  const chat = createChatHandler({
     catalogue: options.catalogue,
     resilience: options.resilience,
     hooks: options.hooks,
@@ -39,13 +47,22 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     fallbacks: options.fallbacks ?? {},
     serviceOptions: options.serviceOptions,
     metrics: options.metrics,
+    memo,
+    log: app.log,
   });
+  const lane = options.lane?.enabled === true ? options.lane : undefined;
   // Its own scope, so only this route gets the memoising JSON parser: repeated bodies (the cache
   // hits) skip parsing and reuse what was derived from them. The handler never writes to the body.
   app.register(async (scope) => {
-    installJsonBodyMemo(scope, options.bodyMemo);
-    scope.post('/v1/chat/completions', handler);
+    installJsonBodyMemo(scope, memo);
+    // A body the front lane read and handed over is replayed to the parser from memory.
+    scope.post(
+      '/v1/chat/completions',
+      lane === undefined ? {} : { preParsing: lane.replayBody },
+      chat.handle,
+    );
   });
+  lane?.post('/v1/chat/completions', chat.lookup);
 
   for (const [model, chain] of Object.entries(options.fallbacks ?? {})) {
     const missing = [model, ...chain].filter((m) => options.catalogue.resolve(m) === undefined);
