@@ -142,6 +142,35 @@ describe('front lane', () => {
     expect(app.versus.lane.stats().answered).toBe(1);
   });
 
+  it('reads a body that arrives in pieces, a character split between them', async () => {
+    const { app, url } = await listening();
+    const payload = JSON.stringify(ask('café au lait, s’il vous plaît'));
+    await post(url, payload);
+    const bytes = Buffer.from(payload);
+    const cut = bytes.indexOf(Buffer.from('é')) + 1; // inside the two bytes of é
+    const { request } = await import('node:http');
+    const answer = await new Promise<{ cache: unknown; text: string }>((resolve, reject) => {
+      const req = request(
+        `${url}/v1/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': bytes.length } },
+        (r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (c: string) => {
+            text += c;
+          });
+          r.on('end', () => resolve({ cache: r.headers['x-cache'], text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(bytes.subarray(0, cut));
+      setTimeout(() => req.end(bytes.subarray(cut)), 30);
+    });
+    expect(answer.cache).toBe('HIT');
+    expect(JSON.parse(answer.text).object).toBe('chat.completion');
+    expect(app.versus.lane.stats().answered).toBe(1);
+  });
+
   it('keeps a sane incoming x-request-id and replaces an unsafe one', async () => {
     const { url } = await listening();
     await post(url, ask('ids'));

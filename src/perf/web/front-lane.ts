@@ -259,14 +259,19 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
           return handler(req, res);
         }
         const startedAt = performance.now();
-        let text = '';
-        req.setEncoding('utf8');
+        // Bytes, decoded once at the end: no string decoder per request, and a character split
+        // between two chunks is decoded whole.
+        let first: Buffer | undefined;
+        let chunks: Buffer[] | undefined;
         // An aborted upload ends here: nobody answers a client that left.
         req.on('error', ignore);
-        req.on('data', (chunk: string) => {
-          text += chunk;
+        req.on('data', (chunk: Buffer) => {
+          if (first === undefined) first = chunk;
+          else (chunks ??= [first]).push(chunk);
         });
         req.on('end', () => {
+          const text =
+            chunks !== undefined ? Buffer.concat(chunks).toString('utf8') : (first?.toString('utf8') ?? '');
           const handOver = () => {
             if (res.headersSent || res.destroyed) return;
             counts.handedOver++;
