@@ -267,7 +267,8 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
         req.on('error', ignore);
         req.on('data', (chunk: Buffer) => {
           if (first === undefined) first = chunk;
-          else (chunks ??= [first]).push(chunk);
+          else if (chunks === undefined) chunks = [first, chunk];
+          else chunks.push(chunk);
         });
         req.on('end', () => {
           const text =
