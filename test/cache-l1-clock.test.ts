@@ -26,17 +26,52 @@ describe('L1 eviction (CLOCK)', () => {
     for (const k of ['a', 'b', 'c', 'd']) l1.set(k, entry(k)); // a goes; b, c, d lose their bit
     l1.get('c');
     l1.set('e', entry('e')); // b: the oldest unseen
-    expect([...l1.keys()]).toEqual(['c', 'd', 'e']);
+    expect([...l1.keys()].sort()).toEqual(['c', 'd', 'e']);
     l1.set('f', entry('f')); // c gets its second chance, d goes
-    expect([...l1.keys()]).toEqual(['e', 'f', 'c']);
+    expect([...l1.keys()].sort()).toEqual(['c', 'e', 'f']);
     l1.delete('e');
     l1.set('g', entry('g')); // room left: nothing goes
     l1.set('h', entry('h')); // f gets its second chance; c's was used: it goes
-    expect([...l1.keys()]).toEqual(['g', 'h', 'f']);
+    expect([...l1.keys()].sort()).toEqual(['f', 'g', 'h']);
     l1.clear();
     for (const k of ['i', 'j', 'k', 'l']) l1.set(k, entry(k));
-    expect([...l1.keys()]).toEqual(['j', 'k', 'l']);
+    expect([...l1.keys()].sort()).toEqual(['j', 'k', 'l']);
     expect(counts[L1_EVICT]).toBe(5);
+  });
+
+  it('stays exact through many evictions (evicted keys are moved out of the Map in batches)', () => {
+    const counts = createCounts();
+    const l1 = createL1(3, undefined, () => 1, counts);
+    for (let i = 0; i < 1000; i++) {
+      l1.set(`k${i}`, entry(i));
+      // An evicted key written again is a new entry, not a ghost of the old one.
+      if (i % 10 === 0) l1.set('k0', entry(`again ${i}`));
+    }
+    l1.set('k0', entry('last'));
+    expect(l1.size).toBe(3);
+    expect([...l1.entries()]).toHaveLength(3);
+    expect(l1.peek('k999')?.value).toBe(999);
+    expect(l1.peek('k0')?.value).toBe('last');
+    expect(l1.get('k5')).toBeUndefined();
+    expect(l1.peek('k5')).toBeUndefined();
+    expect(l1.delete('k5')).toBe(false);
+    // Every write of a key not in L1 past the third evicted one entry: 1,000 keys, k0 again 99
+    // times after it had gone, and once more at the end.
+    expect(counts[L1_EVICT]).toBe(1000 + 99 + 1 - 3);
+    for (const [key, e] of l1.entries()) expect(l1.peek(key)).toBe(e);
+  });
+
+  it('one entry object written under two keys is held twice, each deletable on its own', () => {
+    const l1 = createL1(10, undefined, () => 1, createCounts());
+    const shared = entry('v');
+    l1.set('a', shared);
+    l1.set('b', shared);
+    expect(l1.peek('a')?.value).toBe('v');
+    expect(l1.peek('b')?.value).toBe('v');
+    l1.delete('a');
+    expect(l1.peek('a')).toBeUndefined();
+    expect(l1.peek('b')?.value).toBe('v');
+    expect(l1.size).toBe(1);
   });
 
   it('replacing or deleting an entry is not an eviction', () => {

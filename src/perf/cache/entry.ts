@@ -17,6 +17,8 @@ export interface Entry {
   p: Promise<unknown> | undefined;
   /** L1's CLOCK bit: used since the eviction hand last passed. */
   seen: boolean;
+  /** L1's slot for the entry while it is in L1 (an entry is in L1 under one key at most). */
+  slot: number;
 }
 
 /** Every entry is built here, so all have one shape and the hit path's property reads stay monomorphic. */
@@ -27,7 +29,7 @@ export function newEntry(
   staleUntil: number,
   tags: readonly string[] | undefined,
 ): Entry {
-  return { value, createdAt, expiresAt, staleUntil, tags, p: undefined, seen: false };
+  return { value, createdAt, expiresAt, staleUntil, tags, p: undefined, seen: false, slot: -1 };
 }
 
 let last = 0;
