@@ -126,6 +126,21 @@ describe.runIf(hasRedis)('with Redis', () => {
   });
 
   describe('reads issued in one tick', () => {
+    it('a read issued after a write on the same connection sees the write (commands keep their order)', async () => {
+      const [a, b] = await instances(2);
+      for (let i = 0; i < 20; i++) {
+        // Not awaited: the SET waits in the auto-pipeline when b's MGET is issued.
+        const written = a!.set(`order${i}`, i);
+        const read = b!.get(`order${i}`);
+        expect(await read).toBe(i);
+        await written;
+      }
+      // With nothing waiting in the auto-pipeline the MGET leaves at once, and still reads.
+      await a!.set('order-last', 'last');
+      expect(redis.autoPipelineQueueSize).toBe(0);
+      expect(await b!.get('order-last')).toBe('last');
+    });
+
     it('binary values decoded in one batch keep their own bytes after later batches', async () => {
       const [a, b] = await instances(2);
       const values = ['one', 'two', 'three'].map((s) => Buffer.from(s));

@@ -1,10 +1,22 @@
 /**
  * A chaos wrapper around a real ioredis client: the commands the cache uses can be made to fail
- * or to answer late. Everything else (events, duplicate(), status) goes to the real client.
+ * or to answer late (`sendCommand` too: the cache sends its MGET through it). Everything else
+ * (events, duplicate(), status) goes to the real client.
  */
 import type { Redis } from 'ioredis';
 
-const COMMANDS = new Set(['mgetBuffer', 'mget', 'mset', 'set', 'del', 'unlink', 'scan', 'publish', 'eval']);
+const COMMANDS = new Set([
+  'mgetBuffer',
+  'sendCommand',
+  'mget',
+  'mset',
+  'set',
+  'del',
+  'unlink',
+  'scan',
+  'publish',
+  'eval',
+]);
 
 export interface Chaos {
   client: Redis;

@@ -1,9 +1,9 @@
 import type { L2Read } from './l2.ts';
 
 /**
- * The L2 reads of one tick, gathered to leave as one MGET (ioredis's auto-pipelining then merges
- * it with whatever else this tick sends), so 100 concurrent L1 misses cost one round trip and one
- * reply. Callers of the same key share its slot: a hot key is fetched and decoded once.
+ * The L2 reads of one tick, gathered to leave as one MGET (it joins ioredis's auto-pipeline only
+ * when other commands are waiting there; see RedisTier), so 100 concurrent L1 misses cost one
+ * round trip and one reply. Callers of the same key share its slot: a hot key is fetched and decoded once.
  *
  * A batch is flat arrays rather than an object or closure per caller: at 100 reads in flight the
  * per-read bookkeeping cost about as much as decoding the value.
