@@ -12,7 +12,7 @@
  * reached the old generation (any full collection puts the current one there), each replaced
  * table keeps the next alive, so every entry ever evicted survives every young collection until
  * the next full one. Filling L1 from L2 at 100 keys a batch, that kept 10-20 MB alive through
- * each scavenge (20-30 ms pauses instead of under 1 ms; docs/cache.md, "L1 eviction").
+ * each scavenge (15-30 ms pauses; docs/performance.md, "L1 never deletes from its Map").
  *
  * Not lru-cache: its get (options object, status, recency list move) measured about 13 ns per
  * hit more than this, about a third of an L1 hit (docs/cache.md, "L1 eviction").
