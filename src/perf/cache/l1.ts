@@ -103,10 +103,13 @@ export class L1 {
       this.#bytes += size - (old === undefined || old === GONE ? 0 : sizes[slot]!);
       sizes[slot] = size;
     }
-    while (this.#live > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evictOne();
+    while (this.#live > this.#maxEntries || this.#bytes > this.#maxBytes) {
+      if (!this.#evictOne()) break;
+    }
   }
 
-  #evictOne(): void {
+  /** Evicts one entry; false when there was none to evict. */
+  #evictOne(): boolean {
     const keys = this.#keys;
     const entries = this.#entries;
     const n = keys.length;
@@ -120,13 +123,14 @@ export class L1 {
           this.#release(keys[hand]!, hand);
           this.#counts[L1_EVICT]!++;
           this.#hand = hand + 1;
-          return;
+          return true;
         }
         e.seen = false;
       }
       hand++;
     }
     this.#hand = hand;
+    return false;
   }
 
   /** Marks the key in `slot` GONE and frees the slot. */
