@@ -130,6 +130,23 @@ function completionJson(id: string, c: CachedCompletion): string {
   });
 }
 
+/** Marks `record` as served by `model`, a fallback for the model asked for, when it was one. */
+function markFallback(record: CompletionRecord, model: string, fallbackFrom: string | undefined): void {
+  if (fallbackFrom === undefined) return;
+  record.fallback = true;
+  record.fallbackModel = model;
+}
+
+/** Fills `record` for an answer from the cache; returns the model it fell back from, if any. */
+function recordHit(record: CompletionRecord, value: CachedCompletion): string | undefined {
+  record.cacheHit = true;
+  record.promptTokens = value.usage.prompt_tokens;
+  record.completionTokens = value.usage.completion_tokens;
+  const fallbackFrom = (value as { fallbackFrom?: string }).fallbackFrom;
+  markFallback(record, value.model, fallbackFrom);
+  return fallbackFrom;
+}
+
 /**
  * A validated request body and what is derived from it: its parameters and the last cache key
  * made of it. A memoised body (the JSON body memo hands out the same frozen object for the same
@@ -267,9 +284,13 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   function noteServed(call: Call, model: string, fallbackFrom: string | undefined): void {
     if (fallbackFrom === undefined) return;
-    call.record.fallback = true;
-    call.record.fallbackModel = model;
+    markFallback(call.record, model, fallbackFrom);
     call.reply.header('x-fallback-from', fallbackFrom);
+  }
+
+  /** The serialised body of a cached answer, made once per cached object. */
+  function hitBody(value: CachedCompletion, requestId: string) {
+    return bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${requestId}`, value));
   }
 
   /**
@@ -278,12 +299,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
    */
   function replyHit(call: Call, value: CachedCompletion): FastifyReply | Promise<FastifyReply> {
     const { reply, record } = call;
-    record.cacheHit = true;
-    noteServed(call, value.model, (value as { fallbackFrom?: string }).fallbackFrom);
-    record.promptTokens = value.usage.prompt_tokens;
-    record.completionTokens = value.usage.completion_tokens;
+    const fallbackFrom = recordHit(record, value);
+    if (fallbackFrom !== undefined) reply.header('x-fallback-from', fallbackFrom);
     reply.header('x-cache', 'HIT').header('x-gateway-overhead-ms', overhead(reply, call.timing, 'cache'));
-    const body = bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${call.request.id}`, value));
+    const body = hitBody(value, call.request.id);
     // Apps built without the compression plugin (some tests) send the body uncompressed.
     const compression = call.request.server.compression as Compression | undefined;
     if (compression === undefined) return reply.type(body.contentType).send(body.plain);
@@ -650,23 +669,19 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       model,
       status: 200,
       latencyMs: 0,
-      promptTokens: value.usage.prompt_tokens,
-      completionTokens: value.usage.completion_tokens,
-      cacheHit: true,
+      promptTokens: 0,
+      completionTokens: 0,
+      cacheHit: false,
       fallback: false,
       stream: false,
     };
+    const fallbackFrom = recordHit(record, value);
     const ms = performance.now() - context.startedAt;
     observeOverhead.cache?.(ms / 1000);
     const headers: Record<string, string> = { 'x-cache': 'HIT', 'x-gateway-overhead-ms': ms.toFixed(3) };
-    const fallbackFrom = (value as { fallbackFrom?: string }).fallbackFrom;
-    if (fallbackFrom !== undefined) {
-      record.fallback = true;
-      record.fallbackModel = value.model;
-      headers['x-fallback-from'] = fallbackFrom;
-    }
+    if (fallbackFrom !== undefined) headers['x-fallback-from'] = fallbackFrom;
     return {
-      body: bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${context.id}`, value)),
+      body: hitBody(value, context.id),
       headers,
       sent(total) {
         record.latencyMs = total;
