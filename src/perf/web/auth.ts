@@ -36,7 +36,8 @@ declare module 'fastify' {
 }
 
 const kPrincipal = Symbol('principal');
-const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', id: 'anonymous' });
+/** The principal of requests to routes that need no key (and of every request when auth is off). */
+export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', id: 'anonymous' });
 
 function digest(key: string): string {
   return hash('sha256', key, 'hex');

@@ -33,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { AppError } from '../errors.ts';
-import type { Principal } from './auth.ts';
+import { ANONYMOUS, type Principal } from './auth.ts';
 import type { CachedBody } from './cached-body.ts';
 import type { Compression } from './compression.ts';
 import { isCompressible, varyWithAcceptEncoding } from './encoding.ts';
@@ -132,13 +132,6 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
   let parts: LaneParts = {};
   const counts: FrontLaneStats = { answered: 0, handedOver: 0, passed: 0 };
 
-  function rateHeaders(headers: Record<string, string>, d: RateLimitDecision, limiter: RateLimiter): void {
-    headers['ratelimit-limit'] = limiter.limitHeader;
-    headers['ratelimit-remaining'] = String(d.remaining);
-    headers['ratelimit-reset'] = String(d.resetS);
-    headers['ratelimit-policy'] = limiter.policy;
-  }
-
   /** Writes the answer; resolves when it is written (a first compression of a coding is awaited). */
   function send(
     res: ServerResponse,
@@ -216,22 +209,21 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
     const found = lookup(text, context);
     if (found === undefined) return false;
     const headers: Record<string, string> = { 'x-request-id': context.id };
-    const limiter = parts.rateLimiter;
-    const key = limiter?.keyOf(principal, req.url!);
-    if (limiter === undefined || key === undefined) {
+    const reply = (): true | Promise<boolean> => {
       for (const name in found.headers) headers[name] = found.headers[name]!;
       const sending = send(res, context, found, headers);
       return sending === undefined ? true : sending.then(() => true);
-    }
+    };
+    const limiter = parts.rateLimiter;
+    const key = limiter?.keyOf(principal, req.url!);
+    if (limiter === undefined || key === undefined) return reply();
     const go = (d: RateLimitDecision): boolean | Promise<boolean> => {
       if (!d.allowed) {
         handOverDecision(req, d);
         return false;
       }
-      rateHeaders(headers, d, limiter);
-      for (const name in found.headers) headers[name] = found.headers[name]!;
-      const sending = send(res, context, found, headers);
-      return sending === undefined ? true : sending.then(() => true);
+      limiter.headers(headers, d);
+      return reply();
     };
     const decision = limiter.hit(key);
     return decision instanceof Promise ? decision.then(go) : go(decision);
@@ -326,7 +318,5 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
     },
   };
 }
-
-const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', id: 'anonymous' });
 
 function ignore(): void {}

@@ -66,10 +66,18 @@ export interface RateLimiter {
   keyOf(principal: Principal, url: string): string | undefined;
   /** Counts one request under `key` and decides it; a promise when the counters are in Redis. */
   hit(key: string): RateLimitDecision | Promise<RateLimitDecision>;
-  /** The RateLimit-Limit and RateLimit-Policy header values. */
-  readonly limitHeader: string;
-  readonly policy: string;
+  /** Writes the RateLimit-* headers of decision `d` into `headers`. */
+  headers(headers: Record<string, string>, d: RateLimitDecision): void;
 }
+
+/** Sets one response header on a target: a Fastify reply or a plain headers object. */
+type PutHeader<T> = (target: T, name: string, value: string) => void;
+const onReply: PutHeader<FastifyReply> = (reply, name, value) => {
+  reply.header(name, value);
+};
+const onObject: PutHeader<Record<string, string>> = (headers, name, value) => {
+  headers[name] = value;
+};
 
 function defaultKey(principal: Principal, url: string): string | undefined {
   if (principal.kind !== 'client') return undefined;
@@ -125,11 +133,16 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
     shared?.close();
   });
 
+  /** The RateLimit-* headers of one decision, on the hook's reply and on the front lane's answer. */
+  const putHeaders = <T>(target: T, put: PutHeader<T>, d: RateLimitDecision): void => {
+    put(target, 'ratelimit-limit', limitHeader);
+    put(target, 'ratelimit-remaining', String(d.remaining));
+    put(target, 'ratelimit-reset', String(d.resetS));
+    put(target, 'ratelimit-policy', policy);
+  };
+
   const apply = (reply: FastifyReply, d: RateLimitDecision): boolean => {
-    reply.header('ratelimit-limit', limitHeader);
-    reply.header('ratelimit-remaining', String(d.remaining));
-    reply.header('ratelimit-reset', String(d.resetS));
-    reply.header('ratelimit-policy', policy);
+    putHeaders(reply, onReply, d);
     if (d.allowed) return true;
     limited?.inc();
     sendError(
@@ -180,5 +193,5 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
       if (apply(reply, decision)) done();
     });
   });
-  return { keyOf, hit, limitHeader, policy };
+  return { keyOf, hit, headers: (headers, d) => putHeaders(headers, onObject, d) };
 }
