@@ -36,7 +36,6 @@ export class L1 {
   /** Free slots, the most recently freed last. */
   #free: number[] = [];
   #hand = 0;
-  #live = 0;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #sizeOf: (value: unknown) => number;
@@ -91,7 +90,6 @@ export class L1 {
       if (old === GONE) this.#gone--;
       slot = this.#free.pop() ?? this.#keys.length;
       this.#keys[slot] = key;
-      this.#live++;
     }
     e.slot = slot;
     // A write counts as a use: the entry just written is not the next one evicted.
@@ -103,7 +101,7 @@ export class L1 {
       this.#bytes += size - (old === undefined || old === GONE ? 0 : sizes[slot]!);
       sizes[slot] = size;
     }
-    while (this.#live > this.#maxEntries || this.#bytes > this.#maxBytes) {
+    while (this.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       if (!this.#evictOne()) break;
     }
   }
@@ -140,7 +138,6 @@ export class L1 {
     this.#entries[slot]!.slot = -1;
     this.#entries[slot] = undefined;
     this.#free.push(slot);
-    this.#live--;
     const sizes = this.#sizes;
     if (sizes !== undefined) {
       this.#bytes -= sizes[slot]!;
@@ -177,13 +174,12 @@ export class L1 {
     this.#entries = [];
     this.#free = [];
     this.#hand = 0;
-    this.#live = 0;
     if (this.#sizes !== undefined) this.#sizes = [];
     this.#bytes = 0;
   }
 
   get size(): number {
-    return this.#live;
+    return this.#map.size - this.#gone;
   }
 
   /** Estimated bytes held (0 unless bounded by bytes). */

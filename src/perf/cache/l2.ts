@@ -103,8 +103,7 @@ export class RedisTier {
    */
   #mget(keys: string[]): Promise<(Buffer | null)[]> {
     const redis = this.redis;
-    if (redis.autoPipelineQueueSize > 0 || typeof redis.sendCommand !== 'function')
-      return redis.mgetBuffer(keys);
+    if (redis.autoPipelineQueueSize > 0) return redis.mgetBuffer(keys);
     return redis.sendCommand(new Command('mget', keys, { replyEncoding: null })) as Promise<
       (Buffer | null)[]
     >;
