@@ -102,11 +102,13 @@ export const scenario: Scenario = {
       0,
     );
     // Runs alternate, so each pair shared the machine's load: the median of pair ratios is the steadier figure.
-    const paired = median(results.versus.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
-    const pairedPost = median(results.versus.map((r, i) => r.rps / (results.post[i]?.rps ?? Number.NaN)));
-    const routedHello = median(results.routed.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
-    const routedPost = median(results.routed.map((r, i) => r.rps / (results.post[i]?.rps ?? Number.NaN)));
-    const postVsHello = median(results.post.map((r, i) => r.rps / (results.bare[i]?.rps ?? Number.NaN)));
+    const pairRatio = (of: LoadResult[], to: LoadResult[]) =>
+      median(of.map((r, i) => r.rps / (to[i]?.rps ?? Number.NaN)));
+    const paired = pairRatio(results.versus, results.bare);
+    const pairedPost = pairRatio(results.versus, results.post);
+    const routedHello = pairRatio(results.routed, results.bare);
+    const routedPost = pairRatio(results.routed, results.post);
+    const postVsHello = pairRatio(results.post, results.bare);
     const us = (values: number[]) => `${median(values).toFixed(1)} µs`;
     const lat = (rs: LoadResult[]) =>
       `${median(rs.map((r) => r.latency.p50))} / ${median(rs.map((r) => r.latency.p99))}`;
