@@ -218,6 +218,14 @@ describe('experiments through the gateway', () => {
       'feedback_score',
       'error_rate',
     ]);
-    expect(body.srm).toMatchObject({ ok: true });
+    // Each experiment has a random salt, so the split itself varies from run to run: the SRM
+    // block must describe the observed split, and flag it exactly when its p-value is below alpha.
+    const observed = body.variants.map((v: { requests: number }) => v.requests);
+    expect(body.srm.observed).toEqual(observed);
+    expect(body.srm.expected_shares).toEqual([0.5, 0.5]);
+    const chi2 = observed.reduce((sum: number, n: number) => sum + (n - 30) ** 2 / 30, 0);
+    expect(body.srm.chi2).toBeCloseTo(chi2, 9);
+    expect(body.srm.ok).toBe(body.srm.p_value >= body.srm.alpha);
+    expect(body.srm.alpha).toBe(0.001);
   });
 });
