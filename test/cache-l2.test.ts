@@ -179,6 +179,27 @@ describe.runIf(hasRedis)('with Redis', () => {
     });
   });
 
+  it('getOrSet misses spread over several MGETs each run their own factory with their own options', async () => {
+    const [a, b] = await instances(2);
+    const n = 1100;
+    // Even keys are in Redis, odd keys are not: misses in every MGET of the batch.
+    await Promise.all(Array.from({ length: n / 2 }, (_, i) => a!.set(`k${2 * i}`, `stored ${2 * i}`)));
+    const plain = Array.from({ length: n }, (_, i) => b!.get(`p${i}`));
+    const answers = Array.from({ length: n }, (_, i) =>
+      b!.getOrSet(`k${i}`, () => `made ${i}`, { ttl: 1000 + i, tags: [`t${i % 3}`] }),
+    );
+    expect(await Promise.all(plain)).toEqual(plain.map(() => undefined));
+    const got = await Promise.all(answers);
+    expect(got).toEqual(got.map((_, i) => (i % 2 === 0 ? `stored ${i}` : `made ${i}`)));
+    // Each made value went to L2 with its own tag: deleting one tag removes only its keys. A
+    // deletes, so no bus delivery is awaited: A reads B's entries from Redis and judges them.
+    await a!.deleteByTag('t1');
+    expect(await a!.get('k1')).toBeUndefined();
+    expect(await a!.get('k3')).toBe('made 3');
+    expect(await a!.get('k5')).toBe('made 5');
+    expect(await a!.get('k7')).toBeUndefined();
+  });
+
   describe('tags across instances', () => {
     it.each([
       ['without grace', 0],

@@ -22,8 +22,10 @@ import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } f
 import { Events } from './events.ts';
 import { Keys } from './keys.ts';
 import { createL1, deletePrefixed, type L1 } from './l1.ts';
+import type { L2Read } from './l2.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
 import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
+import type { Miss } from './reads.ts';
 import { Remote } from './remote.ts';
 import { bounded, raceStale } from './run.ts';
 import { statsOf } from './stats.ts';
@@ -85,6 +87,7 @@ export class CacheCore {
         l2Hit: (full) => {
           if (this.events.hot) this.hitEvent(full, 'l2');
         },
+        missed: (full, m, answer) => this.#missed(full, m, answer),
         onError: (source, error) => this.events.emit('error', { source, error }),
         onTags: () => this.#boundTags(),
         onResubscribed: () => {
@@ -186,14 +189,15 @@ export class CacheCore {
     if (remote === undefined || stale !== undefined || this.#inflight.has(full)) {
       return this.#readThenRun(full, key, tagScope, factory, o, stale);
     }
-    // Nothing at hand: the read answers with a fresh value from Redis, or runs the factory.
-    return remote.readFresh(full, {
-      run: async (answer) => {
-        const stale = answer && this.state(answer, readNow()) === STALE ? answer : undefined;
-        // Another call may have started the factory while this one waited for Redis.
-        return this.#join(full, key, tagScope, factory, o, stale, this.#inflight.get(full));
-      },
-    });
+    // Nothing at hand: the read answers with a fresh value from Redis, or runs the factory (missed).
+    return remote.readFresh(full, key, tagScope, factory, o);
+  }
+
+  /** getOrSet found no fresh value in Redis: joins or starts the factory, `answer` its stale value. */
+  async #missed(full: string, m: Miss, answer: L2Read): Promise<unknown> {
+    const stale = answer && this.state(answer, readNow()) === STALE ? answer : undefined;
+    // Another call may have started the factory while this one waited for Redis.
+    return this.#join(full, m.key, m.tagScope, m.factory, m.o, stale, this.#inflight.get(full));
   }
 
   /** getOrSet's miss with a stale value at hand or a factory already running. */

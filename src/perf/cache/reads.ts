@@ -1,4 +1,5 @@
-import type { L2Read } from './l2.ts';
+import type { CallOptions } from './options.ts';
+import type { Factory } from './types.ts';
 
 /**
  * The L2 reads of one tick, gathered to leave as one MGET (it joins ioredis's auto-pipeline only
@@ -17,9 +18,12 @@ export const WANT_VALUE = 1;
 export const WANT_FRESH = 2;
 export type Want = typeof WANT_ENTRY | typeof WANT_VALUE | typeof WANT_FRESH;
 
-/** What a getOrSet does when Redis has no fresh value: runs or joins the factory. */
-export interface Fallback {
-  run(answer: L2Read): Promise<unknown>;
+/** What a getOrSet needs to run or join its factory when Redis has no fresh value. */
+export interface Miss {
+  key: string;
+  tagScope: string;
+  factory: Factory<unknown>;
+  o: CallOptions;
 }
 
 /** Most keys per MGET: bounds one reply's size and the time its decoding holds the event loop. */
@@ -37,8 +41,11 @@ export class ReadBatch {
   readonly rows: number[] = [];
   /** Per caller: its promise's resolve. */
   readonly resolves: Resolve[] = [];
-  /** Per caller: its fallback (WANT_FRESH only). */
-  readonly fallbacks: (Fallback | undefined)[] = [];
+  /**
+   * Per WANT_FRESH caller, in caller order: key, tag scope, factory and options, four cells each
+   * (no object or closure per getOrSet).
+   */
+  readonly misses: unknown[] = [];
   /** MGETs of this batch not answered yet. */
   pending = 0;
 
@@ -47,7 +54,7 @@ export class ReadBatch {
   }
 
   /** Adds a caller; its promise settles with what `want` asks for. */
-  add(full: string, want: Want, fallback?: Fallback): Promise<unknown> {
+  add(full: string, want: Want): Promise<unknown> {
     let slot = this.#slots.get(full);
     if (slot === undefined) {
       slot = this.fulls.length;
@@ -55,8 +62,24 @@ export class ReadBatch {
       this.fulls.push(full);
     }
     this.rows.push(slot * 4 + want);
-    this.fallbacks.push(fallback);
     return new Promise(this.#take);
+  }
+
+  /** Adds a WANT_FRESH caller, with what its factory needs if Redis has no fresh value. */
+  addFresh(full: string, key: string, tagScope: string, factory: Factory<unknown>, o: CallOptions) {
+    this.misses.push(key, tagScope, factory, o);
+    return this.add(full, WANT_FRESH);
+  }
+
+  /** The WANT_FRESH caller's arguments that start at cell `at` of `misses`. */
+  miss(at: number): Miss {
+    const m = this.misses;
+    return {
+      key: m[at] as string,
+      tagScope: m[at + 1] as string,
+      factory: m[at + 2] as Factory<unknown>,
+      o: m[at + 3] as CallOptions,
+    };
   }
 
   // One executor for every caller (the Promise constructor runs it at once): no closure per read.

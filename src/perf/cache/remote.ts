@@ -22,9 +22,10 @@ import type { Keys } from './keys.ts';
 import { deletePrefixed, type L1 } from './l1.ts';
 import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
-import type { Resolved } from './options.ts';
-import { type Fallback, MAX_BATCH, ReadBatch, WANT_ENTRY, WANT_FRESH, WANT_VALUE } from './reads.ts';
+import type { CallOptions, Resolved } from './options.ts';
+import { MAX_BATCH, type Miss, ReadBatch, WANT_ENTRY, WANT_FRESH, WANT_VALUE } from './reads.ts';
 import type { TagState } from './tags.ts';
+import type { Factory } from './types.ts';
 
 export interface RemoteDeps {
   o: Resolved;
@@ -38,6 +39,8 @@ export interface RemoteDeps {
   fresh(entry: Entry): boolean;
   /** get() is answered with a fresh value from Redis. */
   l2Hit(full: string): void;
+  /** getOrSet() found no fresh value in Redis: runs or joins the factory (`answer` may be stale). */
+  missed(full: string, miss: Miss, answer: L2Read): Promise<unknown>;
   onError(source: 'l2' | 'bus', error: Error): void;
   /** Tag records were added (from Redis or the bus). */
   onTags(): void;
@@ -108,9 +111,9 @@ export class Remote {
     return this.#batch().add(full, WANT_VALUE);
   }
 
-  /** Like readValue, for getOrSet(): without a fresh value, settles with what `fallback` answers. */
-  readFresh(full: string, fallback: Fallback): Promise<unknown> {
-    return this.#batch().add(full, WANT_FRESH, fallback);
+  /** Like readValue, for getOrSet(): without a fresh value, settles with what `missed` answers. */
+  readFresh(full: string, key: string, tagScope: string, factory: Factory<unknown>, o: CallOptions) {
+    return this.#batch().addFresh(full, key, tagScope, factory, o);
   }
 
   #batch(): ReadBatch {
@@ -157,32 +160,35 @@ export class Remote {
       }
     }
     const { rows, resolves } = b;
+    // Where the next WANT_FRESH caller's cells start in b.misses.
+    let miss = 0;
     for (let r = 0; r < rows.length; r++) {
       const slot = rows[r]! >> 2;
+      const want = rows[r]! & 3;
+      const at = miss;
+      if (want === WANT_FRESH) miss += 4;
       if (!whole && (slot < start || slot >= end)) continue;
       const answer = answers[slot - start];
-      const want = rows[r]! & 3;
-      const fallback = b.fallbacks[r];
       if (answer instanceof Promise) {
-        resolves[r]!(answer.then((e) => this.#reply(b.fulls[slot]!, want, fallback, e)));
-      } else resolves[r]!(this.#reply(b.fulls[slot]!, want, fallback, answer));
+        resolves[r]!(answer.then((e) => this.#reply(b, slot, want, at, e)));
+      } else resolves[r]!(this.#reply(b, slot, want, at, answer));
     }
     if (--b.pending === 0) this.#lookups--;
   }
 
   /**
    * One caller's answer, counted per caller: the entry (WANT_ENTRY), else the value if fresh,
-   * else undefined (WANT_VALUE) or what the fallback answers (WANT_FRESH).
+   * else undefined (WANT_VALUE) or what the factory answers (WANT_FRESH, its cells at `at`).
    */
-  #reply(full: string, want: number, fallback: Fallback | undefined, e: L2Read): unknown {
+  #reply(b: ReadBatch, slot: number, want: number, at: number, e: L2Read): unknown {
     const fresh = e != null && this.#d.fresh(e);
     if (e !== null) this.#d.counts[fresh ? L2_HIT : L2_MISS]!++;
     if (want === WANT_ENTRY) return e;
     if (fresh) {
-      this.#d.l2Hit(full);
+      this.#d.l2Hit(b.fulls[slot]!);
       return e.value;
     }
-    return want === WANT_FRESH ? fallback!.run(e) : undefined;
+    return want === WANT_FRESH ? this.#d.missed(b.fulls[slot]!, b.miss(at), e) : undefined;
   }
 
   /** Fills L1 with a live answer; a promise when the entry's tag records must be read first. */
