@@ -42,7 +42,8 @@ describe('L1 eviction (CLOCK)', () => {
   it('stays exact through many evictions (evicted keys are moved out of the Map in batches)', () => {
     const counts = createCounts();
     const l1 = createL1(3, undefined, () => 1, counts);
-    for (let i = 0; i < 1000; i++) {
+    // Past several batches of 1,024 gone keys (the smallest batch).
+    for (let i = 0; i < 5000; i++) {
       l1.set(`k${i}`, entry(i));
       // An evicted key written again is a new entry, not a ghost of the old one.
       if (i % 10 === 0) l1.set('k0', entry(`again ${i}`));
@@ -50,14 +51,14 @@ describe('L1 eviction (CLOCK)', () => {
     l1.set('k0', entry('last'));
     expect(l1.size).toBe(3);
     expect([...l1.entries()]).toHaveLength(3);
-    expect(l1.peek('k999')?.value).toBe(999);
+    expect(l1.peek('k4999')?.value).toBe(4999);
     expect(l1.peek('k0')?.value).toBe('last');
     expect(l1.get('k5')).toBeUndefined();
     expect(l1.peek('k5')).toBeUndefined();
     expect(l1.delete('k5')).toBe(false);
-    // Every write of a key not in L1 past the third evicted one entry: 1,000 keys, k0 again 99
+    // Every write of a key not in L1 past the third evicted one entry: 5,000 keys, k0 again 499
     // times after it had gone, and once more at the end.
-    expect(counts[L1_EVICT]).toBe(1000 + 99 + 1 - 3);
+    expect(counts[L1_EVICT]).toBe(5000 + 499 + 1 - 3);
     for (const [key, e] of l1.entries()) expect(l1.peek(key)).toBe(e);
   });
 

@@ -6,13 +6,14 @@
  * behind the hand, so it is the last the hand reaches.
  *
  * An evicted or deleted key is not deleted from the Map: its value becomes GONE, and once there
- * are as many GONE keys as the bound the live entries move to a new Map. A Map that deletes and
- * inserts keys all the time makes V8 replace its hash table every few hundred operations, and a
- * replaced table keeps its entries and points to the next one; once one of those tables has
- * reached the old generation (any full collection puts the current one there), each replaced
- * table keeps the next alive, so every entry ever evicted survives every young collection until
- * the next full one. Filling L1 from L2 at 100 keys a batch, that kept 10-20 MB alive through
- * each scavenge (15-30 ms pauses; docs/performance.md, "L1 never deletes from its Map").
+ * are as many GONE keys as the bound (at least 1,024, so that a small L1 turning over with every
+ * batch of L2 reads is not copied for every batch) the live entries move to a new Map. A Map that
+ * deletes and inserts keys all the time makes V8 replace its hash table every few hundred
+ * operations, and a replaced table keeps its entries and points to the next one; once one of those
+ * tables has reached the old generation (any full collection puts the current one there), each
+ * replaced table keeps the next alive, so every entry ever evicted survives every young collection
+ * until the next full one. Filling L1 from L2 at 100 keys a batch, that kept 10-20 MB alive
+ * through each scavenge (15-30 ms pauses; docs/performance.md, "L1 never deletes from its Map").
  *
  * Not lru-cache: its get (options object, status, recency list move) measured about 13 ns per
  * hit more than this, about a third of an L1 hit (docs/cache.md, "L1 eviction").
@@ -143,7 +144,7 @@ export class L1 {
       this.#bytes -= sizes[slot]!;
       sizes[slot] = 0;
     }
-    if (++this.#gone >= Math.max(this.#maxEntries, 64)) this.#rebuild();
+    if (++this.#gone >= Math.max(this.#maxEntries, 1024)) this.#rebuild();
   }
 
   /** Moves the live entries to a new Map: the old one and its tables go as one piece of garbage. */
