@@ -1,99 +1,168 @@
 /**
- * The subset of OpenAI's Chat Completions request that Versus supports, as a TypeBox schema, and
- * its validation into one INVALID_REQUEST error whose message names the field.
+ * The subset of OpenAI's Chat Completions request that Versus supports, and its validation into
+ * one INVALID_REQUEST error whose message names the first bad field
+ * (`body.messages[0].role must be one of "system", "developer", "user", "assistant"`).
+ *
+ * Written out rather than compiled from a schema library, like the experiment bodies
+ * (experiments/validation.ts): it is one fixed shape, the checks are the ones a compiled schema
+ * would run, and a schema library's runtime held about 10 MB of every worker's memory for it
+ * (docs/operations.md, Memory).
  */
-import { type Static, Type } from 'typebox';
-import { Compile } from 'typebox/compile';
 import { InvalidRequestError } from '../../perf/errors.ts';
 
-const TextPart = Type.Object(
-  { type: Type.Literal('text'), text: Type.String() },
-  { additionalProperties: false },
-);
-
-const Message = Type.Object(
-  {
-    role: Type.Union([
-      Type.Literal('system'),
-      Type.Literal('developer'),
-      Type.Literal('user'),
-      Type.Literal('assistant'),
-    ]),
-    content: Type.Union([Type.String({ maxLength: 1_000_000 }), Type.Array(TextPart, { minItems: 1 })]),
-    name: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
-
-export const ChatCompletionRequestSchema = Type.Object(
-  {
-    model: Type.String({ minLength: 1, maxLength: 200 }),
-    messages: Type.Array(Message, { minItems: 1, maxItems: 1000 }),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-    top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    stop: Type.Optional(
-      Type.Union([
-        Type.String({ maxLength: 200 }),
-        Type.Array(Type.String({ maxLength: 200 }), { maxItems: 4 }),
-      ]),
-    ),
-    presence_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
-    frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
-    seed: Type.Optional(Type.Integer()),
-    n: Type.Optional(Type.Literal(1)),
-    stream: Type.Optional(Type.Boolean()),
-    stream_options: Type.Optional(
-      Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-    ),
-    user: Type.Optional(Type.String({ maxLength: 256 })),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { additionalProperties: false },
-);
-
-export type ChatCompletionRequest = Static<typeof ChatCompletionRequestSchema>;
-
-const check = Compile(ChatCompletionRequestSchema);
-
-interface Issue {
-  keyword: string;
-  instancePath: string;
-  params: Record<string, unknown>;
-  message: string;
+export interface TextPart {
+  type: 'text';
+  text: string;
 }
 
-function field(path: string): string {
-  let out = 'body';
-  for (const part of path.split('/').slice(1)) out += /^\d+$/.test(part) ? `[${part}]` : `.${part}`;
-  return out;
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant';
+  content: string | TextPart[];
+  name?: string;
 }
 
-function describe(issues: Issue[]): string {
-  const extra = issues.find((i) => i.keyword === 'additionalProperties');
-  if (extra !== undefined) {
-    const names = extra.params.additionalProperties as string[];
-    return `${field(extra.instancePath)}.${names[0]} is not a supported field`;
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stop?: string | string[];
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  n?: 1;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  user?: string;
+  metadata?: Record<string, unknown>;
+}
+
+const ROLES: readonly ChatMessage['role'][] = ['system', 'developer', 'user', 'assistant'];
+const MAX_MESSAGES = 1000;
+const MAX_CONTENT = 1_000_000;
+const MAX_TOKENS = 1_000_000;
+const MAX_STOPS = 4;
+
+/**
+ * A check answers undefined for a valid value, or what is wrong with it, starting with the path
+ * below the value (`[0].role must be ...`, ` must be a number ...`). Paths are only built for an
+ * invalid body, so a valid one allocates nothing here.
+ */
+type Check = (value: unknown) => string | undefined;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const number =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === 'number' && v >= min && v <= max ? undefined : ` must be a number from ${min} to ${max}`;
+
+const integer =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? undefined
+      : ` must be an integer from ${min} to ${max}`;
+
+const string =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === 'string' && v.length >= min && v.length <= max
+      ? undefined
+      : ` must be a string of ${min === 0 ? 'at most' : `${min} to`} ${max} characters`;
+
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : ' must be a boolean');
+
+/** Each element of a list checked by `check`: the first problem, with its index. */
+function each(list: unknown[], check: Check): string | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const problem = check(list[i]);
+    if (problem !== undefined) return `[${i}]${problem}`;
   }
-  const first = issues[0]!;
-  const path = field(first.instancePath);
-  if (first.keyword === 'required')
-    return `${path}.${(first.params.requiredProperties as string[])[0]} is required`;
-  const same = issues.filter((i) => i.instancePath === first.instancePath);
-  const allowed = same.filter((i) => i.keyword === 'const').map((i) => JSON.stringify(i.params.allowedValue));
-  if (allowed.length > 0) return `${path} must be one of ${allowed.join(', ')}`;
-  const types = same.filter((i) => i.keyword === 'type').map((i) => i.params.type as string);
-  if (types.length > 1)
-    return `${path} must be ${types.map((t) => (t === 'array' ? 'an array of text parts' : `a ${t}`)).join(' or ')}`;
-  return `${path} ${first.message}`;
+  return undefined;
 }
+
+/** An object: no unknown field (the likeliest mistake, so reported first), the required ones, each valid. */
+const object =
+  (known: Record<string, Check>, required: readonly string[]): Check =>
+  (v) => {
+    if (!isObject(v)) return ' must be an object';
+    for (const key in v) if (!Object.hasOwn(known, key)) return `.${key} is not a supported field`;
+    for (const key of required) if (v[key] === undefined) return `.${key} is required`;
+    for (const key in v) {
+      const value = v[key];
+      const problem = value === undefined ? undefined : known[key]!(value);
+      if (problem !== undefined) return `.${key}${problem}`;
+    }
+    return undefined;
+  };
+
+const textPart = object(
+  {
+    type: (v) => (v === 'text' ? undefined : ' must be "text"'),
+    text: (v) => (typeof v === 'string' ? undefined : ' must be a string'),
+  },
+  ['type', 'text'],
+);
+
+const message = object(
+  {
+    role: (v) =>
+      ROLES.includes(v as ChatMessage['role'])
+        ? undefined
+        : ` must be one of ${ROLES.map((r) => JSON.stringify(r)).join(', ')}`,
+    content: (v) => {
+      if (typeof v === 'string')
+        return v.length <= MAX_CONTENT ? undefined : ` must be at most ${MAX_CONTENT} characters`;
+      if (!Array.isArray(v) || v.length === 0) return ' must be a string or an array of text parts';
+      return each(v, textPart);
+    },
+    name: string(0, 64),
+  },
+  ['role', 'content'],
+);
+
+const stopString = string(0, 200);
+
+const request = object(
+  {
+    model: string(1, 200),
+    messages: (v) =>
+      Array.isArray(v) && v.length > 0 && v.length <= MAX_MESSAGES
+        ? each(v, message)
+        : ` must be an array of 1 to ${MAX_MESSAGES} messages`,
+    temperature: number(0, 2),
+    top_p: number(0, 1),
+    max_tokens: integer(1, MAX_TOKENS),
+    max_completion_tokens: integer(1, MAX_TOKENS),
+    stop: (v) => {
+      if (typeof v === 'string') return stopString(v);
+      if (!Array.isArray(v) || v.length > MAX_STOPS) {
+        return ` must be a string or an array of at most ${MAX_STOPS} strings`;
+      }
+      return each(v, stopString);
+    },
+    presence_penalty: number(-2, 2),
+    frequency_penalty: number(-2, 2),
+    seed: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    n: (v) => (v === 1 ? undefined : ' must be 1 (one choice per request)'),
+    stream: boolean,
+    stream_options: object({ include_usage: boolean }, []),
+    user: string(0, 256),
+    metadata: (v) => (isObject(v) ? undefined : ' must be an object'),
+  },
+  ['model', 'messages'],
+);
 
 /** Returns the body typed, or throws INVALID_REQUEST naming the first bad field. */
 export function validateChatRequest(body: unknown): ChatCompletionRequest {
-  if (check.Check(body)) return body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (!isObject(body))
     throw new InvalidRequestError('the body must be a JSON object with model and messages');
-  }
-  throw new InvalidRequestError(describe(check.Errors(body) as Issue[]));
+  const problem = request(body);
+  if (problem !== undefined) throw new InvalidRequestError(`body${problem}`);
+  return body as unknown as ChatCompletionRequest;
 }
