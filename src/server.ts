@@ -27,7 +27,7 @@ import {
   installRequestTiming,
   type PerformanceManager,
 } from './perf/monitor/index.ts';
-import { closeRedis, createRedisClient, pingRedis, type Redis } from './perf/redis/index.ts';
+import type { Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   createFrontLane,
@@ -249,6 +249,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
 
   if (config.redis.url !== undefined) {
+    // Loaded only when configured: a worker without REDIS_URL does not carry the client.
+    const { closeRedis, createRedisClient, pingRedis } = await import('./perf/redis/index.ts');
     const redis = createRedisClient(config.redis.url, {
       name: 'versus',
       onError: (err) =>

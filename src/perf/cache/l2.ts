@@ -3,7 +3,8 @@
  * counted, logged and answered as a miss or a skipped write, never thrown: the cache serves from
  * memory and the source while Redis is away.
  */
-import { Command, type Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Command as IORedisCommand, Redis } from 'ioredis';
 import { Breaker } from './breaker.ts';
 import { type CodecSettings, decodeEntry, encodeEntry } from './codec.ts';
 import {
@@ -24,6 +25,12 @@ import type { Entry } from './entry.ts';
 import { CacheL2UnavailableError } from './errors.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { CacheLogger } from './options.ts';
+
+/**
+ * ioredis's Command class, loaded with the first Redis tier (whoever made the client has loaded
+ * ioredis already): a process without Redis does not load the client for the cache's sake.
+ */
+let Command: typeof IORedisCommand | undefined;
 
 /** An entry, undefined for a miss, null when Redis could not be asked (failure, breaker). */
 export type L2Read = Entry | undefined | null;
@@ -48,6 +55,7 @@ export class RedisTier {
   inflightReads = 0;
 
   constructor(redis: Redis, o: L2Options, counts: Counts, metrics: CacheMetrics) {
+    Command ??= (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Command;
     this.redis = redis;
     this.#o = o;
     this.#counts = counts;
@@ -104,7 +112,7 @@ export class RedisTier {
   #mget(keys: string[]): Promise<(Buffer | null)[]> {
     const redis = this.redis;
     if (redis.autoPipelineQueueSize > 0) return redis.mgetBuffer(keys);
-    return redis.sendCommand(new Command('mget', keys, { replyEncoding: null })) as Promise<
+    return redis.sendCommand(new Command!('mget', keys, { replyEncoding: null })) as Promise<
       (Buffer | null)[]
     >;
   }
