@@ -3,6 +3,7 @@
  * the rest of the API (`body.variants[1].weight must be a number greater than 0`).
  */
 import { InvalidRequestError } from '../../perf/errors.ts';
+import { isObject } from '../gateway/schema.ts';
 import { bucketCounts } from './assignment.ts';
 import { isStatus, STATUSES } from './lifecycle.ts';
 import type { ExperimentPatch, NewExperiment, Variant } from './model.ts';
@@ -16,10 +17,6 @@ export const ID_PREFIX = 'exp_';
 
 function invalid(message: string): never {
   throw new InvalidRequestError(message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {

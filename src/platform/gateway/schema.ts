@@ -52,7 +52,8 @@ const MAX_STOPS = 4;
  */
 type Check = (value: unknown) => string | undefined;
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array); the request validators share it. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
