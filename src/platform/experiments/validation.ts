@@ -3,7 +3,7 @@
  * the rest of the API (`body.variants[1].weight must be a number greater than 0`).
  */
 import { InvalidRequestError } from '../../perf/errors.ts';
-import { isObject } from '../gateway/schema.ts';
+import { isObject } from '../gateway/index.ts';
 import { bucketCounts } from './assignment.ts';
 import { isStatus, STATUSES } from './lifecycle.ts';
 import type { ExperimentPatch, NewExperiment, Variant } from './model.ts';
