@@ -96,7 +96,7 @@ const created = await fetch(`${mock.url}/admin/models/long`, {
 });
 if (!created.ok) throw new Error(`the mock provider refused the long model: ${await created.text()}`);
 // DATABASE_URL, when set, runs Versus on PostgreSQL as deployed; unset, on the embedded PGlite,
-// which alone holds about 400 MB. REDIS_URL is not passed on: it would make the rate limiter, which
+// which holds 160 MB or more of it (docs/database.md, "Embedded PGlite memory"). REDIS_URL is not passed on: it would make the rate limiter, which
 // runs on every request here, a Redis round trip, and the L1 cache-hit path does not change with it.
 const services: Record<string, string> = process.env.DATABASE_URL
   ? { DATABASE_URL: process.env.DATABASE_URL }

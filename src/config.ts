@@ -42,6 +42,8 @@ export interface Config {
     poolRecycleMs: number;
     /** Where the embedded PGlite database lives when DATABASE_URL is not set. */
     dataDir: string;
+    /** PostgreSQL shared_buffers of the embedded PGlite database, MB. */
+    pgliteSharedBuffersMb: number;
   };
   targets: {
     responseTimeMs: number;
@@ -345,6 +347,12 @@ export const VARIABLES = {
     default: './data',
     parse: path,
     doc: "Directory for the embedded PGlite database (in `<DATA_DIR>/pglite`); ':memory:' keeps it in memory (tests).",
+  },
+  PGLITE_SHARED_BUFFERS_MB: {
+    name: 'PGLITE_SHARED_BUFFERS_MB',
+    default: '16',
+    parse: int(1, 4096),
+    doc: "PostgreSQL's shared_buffers for the embedded PGlite database, MB. Its pages are also in PGlite's file system, so a larger pool mostly holds the same data twice (docs/database.md).",
   },
   DATABASE_POOL_SIZE: {
     name: 'DATABASE_POOL_SIZE',
@@ -673,6 +681,7 @@ export function loadConfig(env: Env = process.env): Config {
       poolTimeoutMs: v.DATABASE_POOL_TIMEOUT,
       poolRecycleMs: v.DATABASE_POOL_RECYCLE,
       dataDir: v.DATA_DIR,
+      pgliteSharedBuffersMb: v.PGLITE_SHARED_BUFFERS_MB,
     },
     targets: {
       responseTimeMs: v.TARGET_RESPONSE_TIME_MS,

@@ -304,6 +304,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const db = await createDatabase({
     url: d.url,
     dataDir: d.dataDir,
+    pgliteSharedBuffersMb: d.pgliteSharedBuffersMb,
     poolSize: d.poolSize,
     maxOverflow: d.maxOverflow,
     poolTimeoutMs: d.poolTimeoutMs,

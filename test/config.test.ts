@@ -32,6 +32,7 @@ describe('config', () => {
       poolTimeoutMs: 30_000,
       poolRecycleMs: 3_600_000,
       dataDir: './data',
+      pgliteSharedBuffersMb: 16,
     });
     expect(c.targets).toEqual({ responseTimeMs: 200, cacheHitRate: 0.8, memoryUsageMb: 512 });
     expect(c.monitoring).toEqual({
@@ -124,6 +125,13 @@ describe('config', () => {
     expect(found.join('\n')).toContain(
       'API_KEYS=(5 characters, not shown) is not valid: expected a key of at least 16',
     );
+  });
+
+  it('refuses a PGlite shared_buffers outside 1-4096 MB, naming the variable', () => {
+    expect(loadConfig({ PGLITE_SHARED_BUFFERS_MB: '64' }).database.pgliteSharedBuffersMb).toBe(64);
+    const [line] = problems({ PGLITE_SHARED_BUFFERS_MB: '0' });
+    expect(line).toBe('PGLITE_SHARED_BUFFERS_MB="0" is not valid: expected an integer from 1 to 4096');
+    expect(problems({ PGLITE_SHARED_BUFFERS_MB: '16MB' })).toHaveLength(1);
   });
 
   it('reports every bad variable at once', () => {

@@ -1,4 +1,4 @@
-/** PGlite on disk: the database lives in <dataDir>/pglite and survives a restart. */
+/** PGlite on disk: the database lives in <dataDir>/pglite and survives a restart; its memory settings. */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,5 +21,20 @@ it('keeps data under DATA_DIR/pglite across close and reopen', async () => {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+it('runs PostgreSQL with 16 MB of shared_buffers unless told otherwise', async () => {
+  const small = await createDatabase({ healthCheckIntervalMs: 0 });
+  try {
+    expect((await small.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
+  } finally {
+    await small.close();
+  }
+  const larger = await createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 48 });
+  try {
+    expect((await larger.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '48MB' }]);
+  } finally {
+    await larger.close();
   }
 }, 180_000);

@@ -73,6 +73,9 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       const d = await createPgliteDriver({
         dataDir: options.dataDir ?? ':memory:',
         timeoutMs,
+        ...(options.pgliteSharedBuffersMb === undefined
+          ? {}
+          : { sharedBuffersMb: options.pgliteSharedBuffersMb }),
         ...(options.pglite ? { instance: options.pglite } : {}),
       });
       try {

@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { collectGarbage } from '../memory/index.ts';
 import type { Acquired, Driver, PoolStats, RawResult, Session } from './driver.ts';
 /** DATA_DIR value that keeps the database in memory (tests). */
 import { IN_MEMORY, WaitHistogram } from './driver.ts';
@@ -17,9 +18,18 @@ export interface PgliteDriverOptions {
   /** Directory that holds the `pglite` folder, or ':memory:'. */
   dataDir: string;
   timeoutMs: number;
+  /**
+   * PostgreSQL's shared_buffers, MB. PGlite otherwise keeps PostgreSQL's 128 MB, which fills
+   * with pages that are also held by its file system (memory or the OS page cache), so the same
+   * data is resident twice. @default 16
+   */
+  sharedBuffersMb?: number;
   /** Use this instance instead of opening one; close() leaves it open. */
   instance?: PGlite;
 }
+
+/** Default of `sharedBuffersMb`: docs/database.md, "Embedded PGlite memory". */
+export const PGLITE_SHARED_BUFFERS_MB = 16;
 
 interface Waiter {
   resolve: (a: Acquired) => void;
@@ -30,15 +40,20 @@ interface Waiter {
 
 export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver> {
   let db: PGlite;
+  const mb = o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
+  const options = {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`],
+  };
   if (o.instance !== undefined) {
     db = o.instance;
   } else if (o.dataDir === IN_MEMORY) {
-    db = await PGlite.create();
+    db = await PGlite.create(options);
   } else {
     const dir = join(o.dataDir, 'pglite');
     await mkdir(dir, { recursive: true });
-    db = await PGlite.create(dir);
+    db = await PGlite.create(dir, options);
   }
+  if (o.instance === undefined) collectGarbage();
   const waits = new WaitHistogram();
   const queue: Waiter[] = [];
   let busy = false;

@@ -11,6 +11,8 @@ export interface DatabaseOptions {
   url?: string | undefined;
   /** PGlite directory (the database goes in `<dataDir>/pglite`), or ':memory:'. @default ':memory:' */
   dataDir?: string;
+  /** PGlite's PostgreSQL shared_buffers, MB (docs/database.md, "Embedded PGlite memory"). @default 16 */
+  pgliteSharedBuffersMb?: number;
   /** Connections kept open. @default 20 */
   poolSize?: number;
   /** Extra connections opened under load. @default 30 */

@@ -1,3 +1,4 @@
+export { collectGarbage } from './collect.ts';
 export { detectLeak, type HeapPoint, type LeakOptions, type LeakReport } from './leak.ts';
 export {
   type BudgetReport,
