@@ -31,6 +31,9 @@ it('runs PostgreSQL with 16 MB of shared_buffers unless told otherwise', async (
   } finally {
     await small.close();
   }
+  await expect(createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 0.5 })).rejects.toThrow(
+    'sharedBuffersMb must be a whole number of MB, at least 1 (got 0.5)',
+  );
   const larger = await createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 48 });
   try {
     expect((await larger.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '48MB' }]);

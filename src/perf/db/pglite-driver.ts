@@ -41,6 +41,9 @@ interface Waiter {
 export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver> {
   let db: PGlite;
   const mb = o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
+  if (!Number.isInteger(mb) || mb < 1) {
+    throw new RangeError(`sharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`);
+  }
   const options = {
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`],
   };
@@ -53,6 +56,8 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
     await mkdir(dir, { recursive: true });
     db = await PGlite.create(dir, options);
   }
+  // Opening ran initdb in a second WebAssembly instance, now garbage: about 130 MB that V8 may
+  // otherwise keep resident for minutes (docs/database.md, "Embedded PGlite memory").
   if (o.instance === undefined) collectGarbage();
   const waits = new WaitHistogram();
   const queue: Waiter[] = [];

@@ -131,6 +131,21 @@ function completionJson(id: string, c: CachedCompletion): string {
 }
 
 /** Marks `record` as served by `model`, a fallback for the model asked for, when it was one. */
+/** A request's record before anything is known of its answer (a 200 until told otherwise). */
+function newRecord(requestId: string, model: string, stream: boolean): CompletionRecord {
+  return {
+    requestId,
+    model,
+    status: 200,
+    latencyMs: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cacheHit: false,
+    fallback: false,
+    stream,
+  };
+}
+
 function markFallback(record: CompletionRecord, model: string, fallbackFrom: string | undefined): void {
   if (fallbackFrom === undefined) return;
   record.fallback = true;
@@ -583,17 +598,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined {
     const facts = knownBody(request.body);
     const body = facts.body;
-    const record: CompletionRecord = {
-      requestId: request.id,
-      model: body.model,
-      status: 200,
-      latencyMs: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-      cacheHit: false,
-      fallback: false,
-      stream: body.stream === true,
-    };
+    const record = newRecord(request.id, body.model, body.stream === true);
     let call: Call | undefined;
     try {
       // The front lane may have asked the hook already; it is not asked twice.
@@ -664,17 +669,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       keyOf(context.principal.id, model, facts, undefined, body.messages, facts.params),
     );
     if (!isCachedCompletion(value)) return undefined;
-    const record: CompletionRecord = {
-      requestId: context.id,
-      model,
-      status: 200,
-      latencyMs: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-      cacheHit: false,
-      fallback: false,
-      stream: false,
-    };
+    const record = newRecord(context.id, model, false);
     const fallbackFrom = recordHit(record, value);
     const ms = performance.now() - context.startedAt;
     observeOverhead.cache?.(ms / 1000);
