@@ -11,13 +11,16 @@ let gc: (() => void) | undefined;
  * `gc` global appears in the application's own context.
  */
 export function collectGarbage(): void {
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    try {
-      gc = runInNewContext('gc') as () => void;
-    } finally {
-      setFlagsFromString('--no-expose-gc');
-    }
-  }
+  gc ??= typeof globalThis.gc === 'function' ? globalThis.gc : fromFreshContext();
   gc();
+}
+
+/** V8's gc function from a context made while --expose-gc is set; the flag is cleared again. */
+function fromFreshContext(): () => void {
+  setFlagsFromString('--expose-gc');
+  try {
+    return runInNewContext('gc') as () => void;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
 }

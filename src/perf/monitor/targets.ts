@@ -113,8 +113,8 @@ export function evaluateTargets(s: PerformanceSnapshot): PerformanceHealth {
     value: s.memory === null ? null : round(s.memory.rssBytes / 1024 / 1024, 1),
     unit: 'MB',
     // Over budget is degraded, not failing: a big working set serves requests fine (the embedded
-    // PGlite holds 160 MB and more as its tables grow). Failing starts at twice the budget, where load shedding
-    // (LOAD_SHED_RSS_MB) starts by default and an OOM kill gets near.
+    // PGlite holds 160 MB and more as its tables grow). Failing starts at twice the budget, where
+    // load shedding (LOAD_SHED_RSS_MB) starts by default and an OOM kill gets near.
     failingAt: t.memoryMb * 2,
     detail: `resident memory; degraded from 80% of the ${t.memoryMb} MB budget, failing above twice the budget`,
   });
