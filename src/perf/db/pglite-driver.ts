@@ -38,27 +38,31 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver> {
-  let db: PGlite;
-  const mb = o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
-  if (!Number.isInteger(mb) || mb < 1) {
-    throw new RangeError(`sharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`);
-  }
+/** Opens PGlite in `dataDir` (or in memory) with `sharedBuffersMb` of shared_buffers. */
+async function openPglite(dataDir: string, sharedBuffersMb: number): Promise<PGlite> {
   const options = {
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${mb}MB`],
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
   };
-  if (o.instance !== undefined) {
-    db = o.instance;
-  } else if (o.dataDir === IN_MEMORY) {
+  let db: PGlite;
+  if (dataDir === IN_MEMORY) {
     db = await PGlite.create(options);
   } else {
-    const dir = join(o.dataDir, 'pglite');
+    const dir = join(dataDir, 'pglite');
     await mkdir(dir, { recursive: true });
     db = await PGlite.create(dir, options);
   }
   // Opening ran initdb in a second WebAssembly instance, now garbage: about 130 MB that V8 may
   // otherwise keep resident for minutes (docs/database.md, "Embedded PGlite memory").
-  if (o.instance === undefined) collectGarbage();
+  collectGarbage();
+  return db;
+}
+
+export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver> {
+  const mb = o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
+  if (!Number.isInteger(mb) || mb < 1) {
+    throw new RangeError(`sharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`);
+  }
+  const db = o.instance ?? (await openPglite(o.dataDir, mb));
   const waits = new WaitHistogram();
   const queue: Waiter[] = [];
   let busy = false;

@@ -7,8 +7,8 @@ let gc: (() => void) | undefined;
  * Runs one full garbage collection now, whether or not Node was started with --expose-gc: for
  * the rare moment when a large object graph has just become garbage and the collector would
  * otherwise leave it resident for minutes (the embedded database's set-up, docs/database.md).
- * The function is taken from a fresh context with the flag set for that moment only, so no
- * `gc` global appears in the application's own context.
+ * Without --expose-gc the function is taken from a fresh context with the flag set for that
+ * moment only, so no `gc` global appears in the application's own context.
  */
 export function collectGarbage(): void {
   gc ??= typeof globalThis.gc === 'function' ? globalThis.gc : fromFreshContext();
