@@ -1,12 +1,9 @@
 /** Operations per second of one function with mitata, for micro benchmarks compared in one run. */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { measure } from 'mitata';
+import { collectGarbage as gc } from '../../src/perf/memory/index.ts';
 
 // A collection before each measurement, so one target's garbage is not collected on the next
 // target's time.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 /**
  * Measures `fn` (sync or async) and returns operations per second, where one call performs
