@@ -50,7 +50,10 @@ export const scenario: Scenario = {
           WINDOW,
         ],
         // One MGET of the window's keys, no decoding: the round trip every read of Versus waits for.
-        'raw ioredis MGET of the 100 keys (no decoding)': [() => redis.mgetBuffer(windowOf(redisKeys)), WINDOW],
+        'raw ioredis MGET of the 100 keys (no decoding)': [
+          () => redis.mgetBuffer(windowOf(redisKeys)),
+          WINDOW,
+        ],
         'bentocache get ×100, auto-pipelined connection': [
           () => Promise.all(windowOf(KEYS).map((k) => bento.get({ key: k }))),
           WINDOW,
