@@ -236,6 +236,35 @@ describe.runIf(hasRedis)('with Redis', () => {
       expect(await a!.get('k')).toBe('new');
     });
 
+    it('tag records have no expiry by default, and expire after tags.recordTtl when it is set', async () => {
+      const tagKeys = async (name: string) => {
+        const [, keys] = await redis.scan('0', 'MATCH', `${name}#*`, 'COUNT', 1000);
+        return Promise.all(keys.map(async (k) => [k, await redis.pttl(k)] as const));
+      };
+      const [plain] = await instances(1);
+      await plain!.deleteByTag('t');
+      const kept = await tagKeys(plain!.stats().name);
+      expect(kept).toHaveLength(1);
+      expect(kept[0]![1]).toBe(-1);
+
+      const [a] = await instances(1, { ttl: '300ms', tags: { recordTtl: '600ms' } });
+      await a!.set('k', 'old', { tags: ['t'] });
+      await a!.deleteByTag('t');
+      await a!.expireByTag('u');
+      const name = a!.stats().name;
+      const records = await tagKeys(name);
+      expect(records).toHaveLength(2);
+      for (const [, ttl] of records) expect(ttl).toBeGreaterThan(0);
+      for (const [, ttl] of records) expect(ttl).toBeLessThanOrEqual(600);
+      // While the record lives, an instance that has not heard of the deletion still reads it.
+      const late = createCache({ redis, name, l2: { timeout: TEST_L2_TIMEOUT } });
+      open.push(late);
+      await late.ready();
+      expect(await late.get('k')).toBeUndefined();
+      await waitFor(async () => (await tagKeys(name)).length === 0, 3000, 50);
+      expect(await redis.exists(`${name}::k`)).toBe(0);
+    });
+
     it('an instance started after the invalidation reads the tag records from Redis', async () => {
       const [a] = await instances(1);
       await a!.set('gone', 1, { tags: ['t'] });

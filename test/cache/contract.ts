@@ -325,6 +325,43 @@ export function cacheContract(
         expect(() => createCache({ l1: { maxEntries: 0 } })).toThrow(/maxEntries/);
       });
 
+      it('with tags.recordTtl, a tagged entry may not outlive its tag records', async () => {
+        expect(() => createCache({ tags: { recordTtl: '1m' } })).toThrow(
+          /default ttl \+ grace is 300000 ms, longer than tags\.recordTtl \(60000 ms\)/,
+        );
+        expect(() => createCache({ ttl: '10s', tags: { recordTtl: 0 } })).toThrow(/tags\.recordTtl is 0/);
+        const cache = await make({ ttl: '10s', grace: '5s', tags: { recordTtl: '1m' } });
+        await expect(cache.set('k', 1, { ttl: '1m', tags: ['t'] })).rejects.toMatchObject({
+          code: 'CACHE_INVALID_OPTION',
+          message: expect.stringMatching(/ttl \+ grace is 65000 ms, longer than tags\.recordTtl/),
+        });
+        // Untagged entries are not bound by it; tagged ones within it are written.
+        await cache.set('long', 1, { ttl: '1h' });
+        await cache.set('k', 2, { ttl: '55s', tags: ['t'] });
+        expect(await cache.get('k')).toBe(2);
+        // A factory's setTtl and setTags are held to it too, and nothing is written.
+        const longTtl = cache.getOrSet(
+          'f',
+          (ctx) => {
+            ctx.setTtl('1h');
+            return 'x';
+          },
+          { tags: ['t'] },
+        );
+        await expect(longTtl).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION', message: /setTtl/ });
+        const lateTags = cache.getOrSet(
+          'g',
+          (ctx) => {
+            ctx.setTags(['t']);
+            return 'x';
+          },
+          { ttl: '1h' },
+        );
+        await expect(lateTags).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION', message: /setTags/ });
+        expect(await cache.get('f')).toBeUndefined();
+        expect(await cache.get('g')).toBeUndefined();
+      });
+
       it('close() aborts running factories; calls after close() fail with CACHE_CLOSED', async () => {
         const cache = await make();
         await cache.set('k', 1);

@@ -24,7 +24,14 @@ import { Keys } from './keys.ts';
 import { createL1, deletePrefixed, type L1 } from './l1.ts';
 import type { L2Read } from './l2.ts';
 import { attachMetrics, type CacheMetrics } from './metrics.ts';
-import { type CallOptions, checkKey, checkTags, type Resolved, resolveCall } from './options.ts';
+import {
+  type CallOptions,
+  checkKey,
+  checkTaggedLifetime,
+  checkTags,
+  type Resolved,
+  resolveCall,
+} from './options.ts';
 import type { Miss } from './reads.ts';
 import { Remote } from './remote.ts';
 import { bounded, raceStale } from './run.ts';
@@ -260,12 +267,20 @@ export class CacheCore {
       skipCache() {
         skip = true;
       },
-      setTtl(value) {
-        ttl = toMs(value, 'ttl');
+      setTtl: (value) => {
+        const next = toMs(value, 'ttl');
+        if (next > 0 && tags !== undefined && this.o.tagRecordTtl > 0) {
+          checkTaggedLifetime(next, o.grace, this.o.tagRecordTtl, "setTtl: this tagged entry's ttl + grace");
+        }
+        ttl = next;
         if (ttl === 0) skip = true;
       },
-      setTags(value) {
-        tags = checkTags(value);
+      setTags: (value) => {
+        const next = checkTags(value);
+        if (next !== undefined && this.o.tagRecordTtl > 0) {
+          checkTaggedLifetime(ttl, o.grace, this.o.tagRecordTtl, "setTags: this entry's ttl + grace");
+        }
+        tags = next;
       },
     };
     const remote = this.o.lock.enabled ? this.#remote : undefined;

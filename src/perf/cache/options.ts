@@ -53,6 +53,14 @@ export interface CacheOptions {
   };
   /** Invalidation bus over Redis pub/sub (needs redis). @default true when redis is given */
   bus?: boolean;
+  tags?: {
+    /**
+     * How long Redis keeps a tag's invalidation records after its last deleteByTag/expireByTag.
+     * A tagged entry may then live (ttl + grace) no longer than this, so no entry outlives the
+     * record that invalidates it. @default none (kept until the namespace is cleared)
+     */
+    recordTtl?: Duration;
+  };
   compression?: {
     /** CACHE_COMPRESSION_ENABLED. @default true */
     enabled?: boolean;
@@ -80,6 +88,8 @@ export interface Resolved {
   breakerPause: number;
   lock: { enabled: boolean; ttl: number };
   bus: boolean;
+  /** Lifetime of tag records in Redis in ms; 0: no expiry. */
+  tagRecordTtl: number;
   compression: { enabled: boolean; threshold: number };
   metrics: MetricsRegistry | undefined;
   logger: CacheLogger | undefined;
@@ -108,6 +118,12 @@ function positiveInt(value: unknown, what: string, fallback: number | undefined)
 export function resolveOptions(o: CacheOptions = {}): Resolved {
   const ttl = toMs(o.ttl ?? 300_000, 'ttl');
   if (ttl === 0) throw new CacheInvalidOptionError('ttl is 0: expected a positive duration');
+  const tagRecordTtl = o.tags?.recordTtl === undefined ? 0 : toMs(o.tags.recordTtl, 'tags.recordTtl');
+  if (o.tags?.recordTtl !== undefined && tagRecordTtl === 0) {
+    throw new CacheInvalidOptionError('tags.recordTtl is 0: expected a positive duration, or leave it out');
+  }
+  const grace = toMs(o.grace ?? 0, 'grace');
+  if (tagRecordTtl > 0) checkTaggedLifetime(ttl, grace, tagRecordTtl, 'the default ttl + grace');
   const threshold = o.compression?.threshold ?? 1024;
   if (!Number.isInteger(threshold) || threshold < 0) {
     throw new CacheInvalidOptionError(`compression.threshold is ${threshold}: expected bytes, 0 or more`);
@@ -115,7 +131,7 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
   return {
     name: checkName(o.name ?? 'versus', 'name'),
     ttl,
-    grace: toMs(o.grace ?? 0, 'grace'),
+    grace,
     graceBackoff: toMs(o.graceBackoff ?? 5000, 'graceBackoff'),
     softTimeout: toMs(o.softTimeout ?? 0, 'softTimeout'),
     hardTimeout: o.hardTimeout === undefined ? 0 : toMs(o.hardTimeout, 'hardTimeout'),
@@ -128,6 +144,7 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
     breakerPause: toMs(o.l2?.breakerPause ?? 5000, 'l2.breakerPause'),
     lock: { enabled: o.lock?.enabled === true, ttl: toMs(o.lock?.ttl ?? 5000, 'lock.ttl') },
     bus: o.bus ?? true,
+    tagRecordTtl,
     compression: { enabled: o.compression?.enabled ?? true, threshold },
     metrics: o.metrics,
     logger: o.logger,
@@ -167,13 +184,27 @@ export function resolveCall(
   }
   const ttl = o.ttl === undefined ? base.ttl : toMs(o.ttl, 'ttl');
   if (ttl === 0) throw new CacheInvalidOptionError('ttl is 0: expected a positive duration');
+  const grace = o.grace === undefined ? base.grace : toMs(o.grace, 'grace');
+  const tags = checkTags(o.tags);
+  if (tags !== undefined && base.tagRecordTtl > 0) {
+    checkTaggedLifetime(ttl, grace, base.tagRecordTtl, "this tagged entry's ttl + grace");
+  }
   return {
     ttl,
-    grace: o.grace === undefined ? base.grace : toMs(o.grace, 'grace'),
+    grace,
     softTimeout: o.softTimeout === undefined ? base.softTimeout : toMs(o.softTimeout, 'softTimeout'),
     hardTimeout: o.hardTimeout === undefined ? base.hardTimeout : toMs(o.hardTimeout, 'hardTimeout'),
-    tags: checkTags(o.tags),
+    tags,
   };
+}
+
+/** A tagged entry must not outlive its tags' invalidation records in Redis (tags.recordTtl). */
+export function checkTaggedLifetime(ttl: number, grace: number, recordTtl: number, what: string): void {
+  if (ttl + grace > recordTtl) {
+    throw new CacheInvalidOptionError(
+      `${what} is ${ttl + grace} ms, longer than tags.recordTtl (${recordTtl} ms): a tagged entry must not outlive the records that invalidate it; shorten ttl or grace, or raise tags.recordTtl`,
+    );
+  }
 }
 
 export function checkTags(tags: unknown): readonly string[] | undefined {

@@ -252,8 +252,14 @@ export class Remote {
 
   async invalidateTags(tagIds: string[], kind: 'delete' | 'expire', at: number): Promise<void> {
     const suffix = kind === 'delete' ? '!d' : '!e';
-    const pairs = tagIds.flatMap((t) => [t + suffix, String(at)]);
-    await this.l2.run('tags', () => this.l2.redis.mset(pairs));
+    const value = String(at);
+    const ttl = this.#d.o.tagRecordTtl;
+    const redis = this.l2.redis;
+    await this.l2.run('tags', () =>
+      ttl > 0
+        ? Promise.all(tagIds.map((t) => redis.set(t + suffix, value, 'PX', ttl)))
+        : redis.mset(tagIds.flatMap((t) => [t + suffix, value])),
+    );
     await this.#publish({ t: tagIds, d: kind === 'delete' ? 1 : 0, a: at });
   }
 
