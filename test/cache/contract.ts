@@ -206,6 +206,34 @@ export function cacheContract(
         expect(await cache.get('k')).toBeUndefined();
       });
 
+      it('a call joining a running factory keeps its own hard timeout; the factory runs on', async () => {
+        const cache = await make();
+        let runs = 0;
+        let signal: AbortSignal | undefined;
+        const factory = async (ctx: { signal: AbortSignal }) => {
+          runs++;
+          signal = ctx.signal;
+          await sleep(300);
+          return 'slow';
+        };
+        const first = cache.getOrSet('k', factory);
+        while (runs === 0) await sleep(1);
+        const started = Date.now();
+        const joined = await cache.getOrSet('k', factory, { hardTimeout: 40 }).catch((e: unknown) => e);
+        expect(joined).toMatchObject({
+          code: 'CACHE_FACTORY_TIMEOUT',
+          message: /this call's hard timeout of 40 ms/,
+        });
+        expect(Date.now() - started).toBeLessThan(250);
+        expect(signal?.aborted).toBe(false);
+        // A joiner with a longer timeout than the run needs gets the value.
+        const patient = cache.getOrSet('k', factory, { hardTimeout: '5s' });
+        expect(await first).toBe('slow');
+        expect(await patient).toBe('slow');
+        expect(runs).toBe(1);
+        expect(await cache.get('k')).toBe('slow');
+      });
+
       it('with a stale value, a hard-timed-out refresh still serves stale', async () => {
         const cache = await make({ ttl: 30, grace: '1m' });
         await cache.set('k', 'old');

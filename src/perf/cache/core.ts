@@ -34,7 +34,7 @@ import {
 } from './options.ts';
 import type { Miss } from './reads.ts';
 import { Remote } from './remote.ts';
-import { bounded, raceStale } from './run.ts';
+import { bounded, raceStale, waitAtMost } from './run.ts';
 import { statsOf } from './stats.ts';
 import { DEAD, TagState } from './tags.ts';
 import type { Cache, CacheStats, Factory, FactoryContext, GetOrSetOptions, SetOptions } from './types.ts';
@@ -245,7 +245,10 @@ export class CacheCore {
   ): Promise<unknown> {
     const run = running ?? this.#startRun(full, key, tagScope, factory, o, stale);
     if (stale !== undefined && o.grace > 0) return this.#serveStale(full, run, stale, o.softTimeout);
-    return run.promise;
+    if (running === undefined) return run.promise;
+    // A joining call keeps its own hard timeout (not counted as a factory timeout: the factory
+    // runs on); the starting call's bounds the factory.
+    return waitAtMost(run.promise, o.hardTimeout);
   }
 
   #startRun(

@@ -44,6 +44,34 @@ export function bounded(
   });
 }
 
+/**
+ * A call that joined a factory another call started waits for it at most its own `hardTimeout`
+ * (0: as long as the run lasts): then it alone rejects, and the factory runs on for the calls
+ * still waiting and for the cache.
+ */
+export function waitAtMost(run: Promise<unknown>, hardTimeout: number): Promise<unknown> {
+  if (hardTimeout === 0) return run;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new CacheFactoryTimeoutError(
+          `the cache factory (started by an earlier call for this key) did not finish within this call's hard timeout of ${hardTimeout} ms and no stale value was available; it keeps running for the calls that wait longer`,
+        ),
+      );
+    }, hardTimeout);
+    run.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 export type StaleReason = 'revalidating' | 'soft-timeout' | 'factory-error';
 
 /**

@@ -20,7 +20,9 @@ export interface GetOrSetOptions extends SetOptions {
   softTimeout?: Duration;
   /**
    * Longest wait for the factory when no stale value can be served: past it the call throws
-   * CACHE_FACTORY_TIMEOUT and the factory's signal is aborted. @default none
+   * CACHE_FACTORY_TIMEOUT and the factory's signal is aborted. A call that joins a factory
+   * another call started waits at most its own hardTimeout and throws alone; the factory runs
+   * on under the starting call's. @default none
    */
   hardTimeout?: Duration;
 }
