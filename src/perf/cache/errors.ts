@@ -11,7 +11,7 @@ export const CacheInvalidOptionError = defineError(
 export const CacheFactoryTimeoutError = defineError(
   'CACHE_FACTORY_TIMEOUT',
   504,
-  'A getOrSet factory did not finish within the call\'s hard timeout and no stale value could be served; the factory was aborted, unless the call had joined a factory another call started, which runs on.',
+  "A getOrSet factory did not finish within the call's hard timeout and no stale value could be served; the factory was aborted, unless the call had joined a factory another call started, which runs on.",
   'Make the source faster, raise hardTimeout, or enable grace so a stale value is served meanwhile.',
 );
 
