@@ -32,8 +32,11 @@ it('runs PostgreSQL with 16 MB of shared_buffers unless told otherwise', async (
     await small.close();
   }
   await expect(createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 0.5 })).rejects.toThrow(
-    'sharedBuffersMb must be a whole number of MB, at least 1 (got 0.5)',
+    'pgliteSharedBuffersMb must be a whole number of MB, at least 1 (got 0.5)',
   );
+  await expect(createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 0 })).rejects.toMatchObject({
+    code: 'DB_INVALID_OPTION',
+  });
   const larger = await createDatabase({ healthCheckIntervalMs: 0, pgliteSharedBuffersMb: 48 });
   try {
     expect((await larger.query('SHOW shared_buffers')).rows).toEqual([{ shared_buffers: '48MB' }]);

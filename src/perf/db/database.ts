@@ -24,6 +24,7 @@ import type { Database, DatabaseOptions, HealthState, Queryable, QueryResult } f
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
   await loadParser();
   const searchPath = checkSearchPath(options.searchPath);
+  checkSharedBuffers(options.pgliteSharedBuffersMb);
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
@@ -114,6 +115,14 @@ function checkSearchPath(path: string | undefined): string | undefined {
     );
   }
   return path;
+}
+
+function checkSharedBuffers(mb: number | undefined): void {
+  if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1)) {
+    throw new DbInvalidOptionError(
+      `pgliteSharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`,
+    );
+  }
 }
 
 function buildDatabase(driver: Driver, options: DatabaseOptions): Database {

@@ -29,7 +29,7 @@ export interface PgliteDriverOptions {
 }
 
 /** Default of `sharedBuffersMb`: docs/database.md, "Embedded PGlite memory". */
-export const PGLITE_SHARED_BUFFERS_MB = 16;
+const PGLITE_SHARED_BUFFERS_MB = 16;
 
 interface Waiter {
   resolve: (a: Acquired) => void;
@@ -58,11 +58,7 @@ async function openPglite(dataDir: string, sharedBuffersMb: number): Promise<PGl
 }
 
 export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver> {
-  const mb = o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
-  if (!Number.isInteger(mb) || mb < 1) {
-    throw new RangeError(`sharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`);
-  }
-  const db = o.instance ?? (await openPglite(o.dataDir, mb));
+  const db = o.instance ?? (await openPglite(o.dataDir, o.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB));
   const waits = new WaitHistogram();
   const queue: Waiter[] = [];
   let busy = false;
