@@ -272,7 +272,7 @@ export class CacheCore {
       },
       setTtl: (value) => {
         const next = toMs(value, 'ttl');
-        if (next > 0 && tags !== undefined && this.o.tagRecordTtl > 0) {
+        if (next > 0 && tags !== undefined) {
           checkTaggedLifetime(next, o.grace, this.o.tagRecordTtl, "setTtl: this tagged entry's ttl + grace");
         }
         ttl = next;
@@ -280,7 +280,7 @@ export class CacheCore {
       },
       setTags: (value) => {
         const next = checkTags(value);
-        if (next !== undefined && this.o.tagRecordTtl > 0) {
+        if (next !== undefined) {
           checkTaggedLifetime(ttl, o.grace, this.o.tagRecordTtl, "setTags: this entry's ttl + grace");
         }
         tags = next;

@@ -123,7 +123,7 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
     throw new CacheInvalidOptionError('tags.recordTtl is 0: expected a positive duration, or leave it out');
   }
   const grace = toMs(o.grace ?? 0, 'grace');
-  if (tagRecordTtl > 0) checkTaggedLifetime(ttl, grace, tagRecordTtl, 'the default ttl + grace');
+  checkTaggedLifetime(ttl, grace, tagRecordTtl, 'the default ttl + grace');
   const threshold = o.compression?.threshold ?? 1024;
   if (!Number.isInteger(threshold) || threshold < 0) {
     throw new CacheInvalidOptionError(`compression.threshold is ${threshold}: expected bytes, 0 or more`);
@@ -186,7 +186,7 @@ export function resolveCall(
   if (ttl === 0) throw new CacheInvalidOptionError('ttl is 0: expected a positive duration');
   const grace = o.grace === undefined ? base.grace : toMs(o.grace, 'grace');
   const tags = checkTags(o.tags);
-  if (tags !== undefined && base.tagRecordTtl > 0) {
+  if (tags !== undefined) {
     checkTaggedLifetime(ttl, grace, base.tagRecordTtl, "this tagged entry's ttl + grace");
   }
   return {
@@ -198,9 +198,12 @@ export function resolveCall(
   };
 }
 
-/** A tagged entry must not outlive its tags' invalidation records in Redis (tags.recordTtl). */
+/**
+ * A tagged entry must not outlive its tags' invalidation records in Redis (tags.recordTtl;
+ * 0: records do not expire, any lifetime is fine).
+ */
 export function checkTaggedLifetime(ttl: number, grace: number, recordTtl: number, what: string): void {
-  if (ttl + grace > recordTtl) {
+  if (recordTtl > 0 && ttl + grace > recordTtl) {
     throw new CacheInvalidOptionError(
       `${what} is ${ttl + grace} ms, longer than tags.recordTtl (${recordTtl} ms): a tagged entry must not outlive the records that invalidate it; shorten ttl or grace, or raise tags.recordTtl`,
     );
