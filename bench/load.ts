@@ -22,8 +22,16 @@ import {
   startTarget,
   type Target,
 } from './lib/http.ts';
-import { type Goal, goalsTable, type Measured, type Plan, SCENARIOS } from './lib/load-scenarios.ts';
-import { human, machine, median, preamble, ratio, table, writeSection } from './lib/report.ts';
+import {
+  formatRatio,
+  type Goal,
+  goalsTable,
+  type Measured,
+  type Plan,
+  pairedRatio,
+  SCENARIOS,
+} from './lib/load-scenarios.ts';
+import { human, machine, median, preamble, table, writeSection } from './lib/report.ts';
 
 const runs = Number(process.env.LOAD_RUNS ?? 3);
 const duration = Number(process.env.LOAD_DURATION ?? 5);
@@ -186,6 +194,7 @@ try {
         title: p.title,
         connections,
         rps: median(rs.map((r) => r.result.rps)),
+        runRps: rs.map((r) => r.result.rps),
         p50: median(rs.map((r) => r.result.latency.p50)),
         p97_5: median(rs.map((r) => r.result.latency.p97_5)),
         p99: median(rs.map((r) => r.result.latency.p99)),
@@ -210,13 +219,19 @@ try {
 }
 
 const anchorOf = (connections: number) =>
-  measured.find((m) => m.id === 'hello' && m.connections === connections)?.rps ?? Number.NaN;
+  measured.find((m) => m.id === 'hello' && m.connections === connections);
+/** The median of the per-run ratios against the hello-world at the same connections. */
+const vsAnchor = (m: Measured) => {
+  if (m.id === 'hello') return '1.00× (anchor)';
+  const anchor = anchorOf(m.connections);
+  return anchor === undefined ? 'n/a' : formatRatio(pairedRatio(m, anchor));
+};
 const isAnchor = (id: string) => id === 'hello' || id === 'hello-post';
 const rows = measured.map((m) => [
   m.title,
   String(m.connections),
   human(m.rps),
-  m.id === 'hello' ? '1.00× (anchor)' : ratio(m.rps, anchorOf(m.connections)),
+  vsAnchor(m),
   `${m.cpuUs.toFixed(1)} µs`,
   `${m.p50} / ${m.p97_5} / ${m.p99}`,
   m.requests === 0 ? 'n/a' : `${((100 * m.ok2xx) / m.requests).toFixed(2)} %`,
@@ -228,7 +243,7 @@ const markdown = [
   '### Load test: `npm run load`',
   '',
   preamble(`npm run load`, runs),
-  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it), started afresh for each measurement and warmed for 1 s, on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}; Versus and the bare Fastify anchors listen with a backlog of 2048, so every connection is accepted from the start.`,
+  `Each run: autocannon for ${duration} s in its own process against 127.0.0.1; the server is \`bin/versus.js\` (as \`npm start\` runs it), started afresh for each measurement and warmed for 1 s, on ${setup}, L1 cache only, the mock provider in its own process, one API key (auth and the rate limiter run on every request, the limit is never reached), compression on${nodeOptions === '' ? '' : `, NODE_OPTIONS=${nodeOptions}`}; Versus and the bare Fastify anchors listen with a backlog of 2048, so every connection is accepted from the start. Scenarios alternate run by run; req/s and latencies are medians over the runs, and a ratio is the median of the per-run ratios (run i of a scenario against run i of the anchor, measured minutes apart at most), so drift on the shared machine between runs moves both sides of it.`,
   '',
   table(
     [
