@@ -171,6 +171,29 @@ describe('auth', () => {
     }
   });
 
+  it('judges the path the router matches: percent-encoded or with a fragment, a route keeps its key', async () => {
+    ({ app } = await testApp(KEYS, echoRoutes));
+    // Each of these reaches a protected route once the router has decoded it.
+    for (const url of ['/%61dmin/ping', '/%6detrics', '/metrics#x', '/admin%2Fping', '/%61dmin/ping?x=1']) {
+      const none = await app.inject({ url });
+      expect(none.statusCode, url).toBe(401);
+      const client = await app.inject({ url, headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+      expect([403, 404], url).toContain(client.statusCode);
+    }
+    const encodedAdmin = await app.inject({
+      url: '/%61dmin/ping',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(encodedAdmin.statusCode).toBe(200);
+    for (const url of ['/%761/things/1', '/v1/%74hings/1', '/v%31/things/1#frag']) {
+      expect((await app.inject({ url })).statusCode, url).toBe(401);
+      const client = await app.inject({ url, headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+      expect(client.statusCode, url).toBe(200);
+    }
+    // A path that does not decode is the router's to refuse.
+    expect((await app.inject({ url: '/%61dmin/ping%FF' })).statusCode).toBe(400);
+  });
+
   it('closes admin routes when only client keys are configured, and says why', async () => {
     ({ app } = await testApp({ API_KEYS: CLIENT_KEY }, echoRoutes));
     const res = await app.inject({ url: '/admin/ping', headers: { authorization: `Bearer ${CLIENT_KEY}` } });

@@ -75,6 +75,17 @@ describe('rate limits per API key', () => {
     expect((await app.inject({ url: '/health' })).statusCode).toBe(200);
   });
 
+  it('counts a percent-encoded path to a /v1 route like the route itself', async () => {
+    const { app } = await testApp({ API_KEYS: KEY_A, RATE_LIMIT_REQUESTS: '2' }, echo);
+    apps.push(app);
+    const headers = { authorization: `Bearer ${KEY_A}` };
+    const statuses = [];
+    for (const url of ['/v1/echo', '/%761/echo', '/v1/%65cho', '/v1/echo#x']) {
+      statuses.push((await app.inject({ url, headers })).statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+
   it('is off by default', async () => {
     const { app } = await testApp({ API_KEYS: KEY_A }, echo);
     apps.push(app);

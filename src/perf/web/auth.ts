@@ -11,6 +11,7 @@ import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type AppError, ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { routedPath } from './path.ts';
 
 export type PrincipalKind = 'anonymous' | 'client' | 'admin';
 
@@ -61,20 +62,21 @@ function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
-/** A prefix matches itself, paths below it and itself with a query; the forms are made once. */
+/** A prefix matches itself and paths below it; the forms are made once. */
 interface Prefix {
   exact: string;
   below: string;
-  query: string;
 }
 
 function prefixes(list: readonly string[]): Prefix[] {
-  return list.map((p) => ({ exact: p, below: p.endsWith('/') ? p : `${p}/`, query: `${p}?` }));
+  return list.map((p) => ({ exact: p, below: p.endsWith('/') ? p : `${p}/` }));
 }
 
-function matches(path: string, list: readonly Prefix[]): boolean {
+/** True when the path the router matches for `url` (routedPath: decoded, no query) is under one of `list`. */
+function matches(url: string, list: readonly Prefix[]): boolean {
+  const path = routedPath(url);
   for (const p of list) {
-    if (path === p.exact || path.startsWith(p.below) || path.startsWith(p.query)) return true;
+    if (path === p.exact || path.startsWith(p.below)) return true;
   }
   return false;
 }

@@ -15,6 +15,7 @@ import type { MetricsRegistry } from '../metrics/index.ts';
 import type { Redis } from '../redis/index.ts';
 import type { Principal } from './auth.ts';
 import { sendError } from './errors.ts';
+import { routedPath } from './path.ts';
 import { memoryStore, type RateLimitStore, redisStore, type WindowCounts } from './rate-limit-store.ts';
 
 export const RateLimitedError = defineError(
@@ -81,7 +82,7 @@ const onObject: PutHeader<Record<string, string>> = (headers, name, value) => {
 
 function defaultKey(principal: Principal, url: string): string | undefined {
   if (principal.kind !== 'client') return undefined;
-  return url.startsWith('/v1/') ? principal.id : undefined;
+  return routedPath(url).startsWith('/v1/') ? principal.id : undefined;
 }
 
 /** The decision for one hit, from the two windows' counts. Pure: the tests drive it directly. */
