@@ -30,8 +30,10 @@ import {
 import type { Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
+  clientErrorHandler,
   createFrontLane,
   type FrontLane,
+  frameworkErrors,
   genRequestId,
   installAuth,
   installBatch,
@@ -150,6 +152,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     forceCloseConnections: 'idle',
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // The router's and Node's HTTP parser's refusals get the error envelope too.
+    frameworkErrors,
+    clientErrorHandler,
     ...(lane.enabled ? { serverFactory: lane.serverFactory } : {}),
   });
   // JSON only: text/plain bodies get 415 like every other non-JSON type.

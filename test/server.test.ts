@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testApp } from './helpers/app.ts';
@@ -21,6 +23,69 @@ function echoRoutes(a: FastifyInstance) {
     throw new Error('database password is hunter2');
   });
 }
+
+/** Sends `raw` bytes to the app's socket and reads until the server closes the connection. */
+async function rawExchange(a: FastifyInstance, raw: string): Promise<string> {
+  const address = a.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
+  const socket = connect(address.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('error', () => {});
+  socket.write(raw);
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('error format for what the router and the HTTP parser refuse', () => {
+  it('a path that is not valid percent-encoding: 400 MALFORMED_REQUEST', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    const res = await app.inject({ url: '/v1/things/%FF%FE' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('MALFORMED_REQUEST');
+    expect(res.json().error.message).toContain('percent-encoding');
+  });
+
+  it('a path parameter over 200 characters: 414 URI_TOO_LONG', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    expect((await app.inject({ url: `/v1/things/${'x'.repeat(200)}` })).statusCode).toBe(200);
+    const res = await app.inject({ url: `/v1/things/${'x'.repeat(201)}` });
+    expect(res.statusCode).toBe(414);
+    expect(res.json()).toEqual({
+      error: { code: 'URI_TOO_LONG', message: 'a path segment is longer than 200 characters' },
+    });
+  });
+
+  it('malformed HTTP and oversized headers, over a real socket: the envelope, then the connection closes', async () => {
+    ({ app } = await testApp({}, echoRoutes));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const cases: [string, number, string][] = [
+      ['GET /v1/things/1 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+      ['GET /v1/things/1 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+      [
+        'POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+        'MALFORMED_REQUEST',
+      ],
+      [
+        `GET /v1/things/1 HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+        'HEADERS_TOO_LARGE',
+      ],
+    ];
+    for (const [raw, status, code] of cases) {
+      const answer = await rawExchange(app, raw);
+      expect(answer.startsWith(`HTTP/1.1 ${status} `), answer.slice(0, 80)).toBe(true);
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+      expect(body.error.code).toBe(code);
+      expect(typeof body.error.message).toBe('string');
+      expect(answer).not.toContain('aaaa');
+    }
+    // The server still answers afterwards.
+    expect((await app.inject({ url: '/v1/things/1' })).statusCode).toBe(200);
+  });
+});
 
 describe('error format', () => {
   it('404 for an unknown route', async () => {

@@ -115,6 +115,30 @@ export const NotFoundError = defineError(
   'No route matches the method and path.',
   'Check the method and path against docs/operations.md.',
 );
+export const MalformedRequestError = defineError(
+  'MALFORMED_REQUEST',
+  400,
+  'The request is not valid HTTP/1.1 (a malformed request line or header, a bad Content-Length or chunk size, both Content-Length and Transfer-Encoding), or its path is not valid percent-encoding; the connection is closed after the answer.',
+  'Fix the client or proxy that sends it; the message names what the HTTP parser refused.',
+);
+export const UriTooLongError = defineError(
+  'URI_TOO_LONG',
+  414,
+  'A path segment (an id or name in the URL) is longer than the server accepts (200 characters).',
+  'Use the id or name as the API returned it; names are at most 100 characters.',
+);
+export const HeadersTooLargeError = defineError(
+  'HEADERS_TOO_LARGE',
+  431,
+  "The request line and headers together are larger than Node's limit (16 KiB unless --max-http-header-size says otherwise); the connection is closed after the answer.",
+  'Send fewer or shorter headers (large cookies are the usual cause), or a shorter URL.',
+);
+export const RequestTimeoutError = defineError(
+  'REQUEST_TIMEOUT',
+  408,
+  "The request's headers or body did not arrive within the server's request timeout; the connection is closed after the answer.",
+  'Send the whole request promptly; check the network between the client and the server.',
+);
 export const PayloadTooLargeError = defineError(
   'PAYLOAD_TOO_LARGE',
   413,

@@ -6,15 +6,21 @@
  * wrong media type, schema validation) are mapped to the registry's codes; anything else is a 500
  * whose message never leaks internals (it is logged with the request id instead).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
+  HeadersTooLargeError,
   InternalError,
   InvalidJsonError,
   InvalidRequestError,
+  MalformedRequestError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestTimeoutError,
   UnsupportedMediaTypeError,
+  UriTooLongError,
 } from '../errors.ts';
 
 interface ValidationIssue {
@@ -69,8 +75,14 @@ export function toAppError(error: unknown, requestId: string): AppError {
         { cause: err },
       );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-    case 'FST_ERR_BAD_URL':
       return new InvalidRequestError(err.message, { cause: err });
+    case 'FST_ERR_BAD_URL':
+      return new MalformedRequestError(
+        'the path is not valid percent-encoding (each % must start a UTF-8 byte written as two hex digits)',
+        { cause: err },
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new UriTooLongError('a path segment is longer than 200 characters', { cause: err });
   }
   if (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400) {
     return new InvalidJsonError(`the request body is not valid JSON: ${err.message}`, { cause: err });
@@ -88,6 +100,41 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
     .code(error.status)
     .type('application/json; charset=utf-8')
     .send({ error: { code: error.code, message: error.message, ...error.details } });
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any route or hook runs (a path
+ * that is not valid percent-encoding, a path parameter over the length limit) get the same
+ * envelope as every other error instead of Fastify's own shape.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, toAppError(error, request.id));
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request
+ * (malformed request line or headers, a bad Content-Length or chunk, headers over the size
+ * limit, a request that took too long to arrive) is answered in the error envelope and the
+ * connection closed, as Node and Fastify do by default, but with a stable code. Nothing of the
+ * request is echoed back.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection is gone: there is no one to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new HeadersTooLargeError('the request line and headers are larger than the server accepts')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new RequestTimeoutError('the request did not arrive in time')
+        : new MalformedRequestError(`the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`);
+  if (socket.writable) {
+    const body = JSON.stringify({ error: { code: e.code, message: e.message } });
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Installs the error and not-found handlers on `app` (call on the root instance). */

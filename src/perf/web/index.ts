@@ -31,7 +31,13 @@ export {
   type Negotiated,
   type Negotiator,
 } from './encoding.ts';
-export { installErrorHandling, sendError, toAppError } from './errors.ts';
+export {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  sendError,
+  toAppError,
+} from './errors.ts';
 export {
   createFrontLane,
   type FrontLane,
