@@ -75,6 +75,8 @@ describe('assignment', () => {
     expect(bucketCounts([90, 10])).toEqual([9000, 1000]);
     expect(bucketCounts([0.5, 0.25, 0.25])).toEqual([5000, 2500, 2500]);
     expect(bucketCounts([100000, 1])).toBeUndefined();
+    // A total that overflows would give every variant 0 buckets.
+    expect(bucketCounts([1e308, 1e308])).toBeUndefined();
   });
 });
 

@@ -92,6 +92,16 @@ describe('validateCreate', () => {
       { ...valid, variants: [{ ...valid.variants[0], weight: 1e9 }, valid.variants[1]] },
       'at least 1/10000 of the total weight',
     ],
+    [
+      {
+        ...valid,
+        variants: [
+          { ...valid.variants[0], weight: 1e308 },
+          { ...valid.variants[1], weight: 1e308 },
+        ],
+      },
+      'body.variants[].weight: the weights add up to more than a number can hold',
+    ],
     ['nope', 'body must be a JSON object'],
   ])('refuses %j with a message naming the field', (body, expected) => {
     const m = message(() => validateCreate(body, known));
@@ -113,6 +123,7 @@ describe('validatePatch', () => {
     [{ weights: { control: 50 } }, 'body.weights.slow is required'],
     [{ weights: { control: 50, slow: 50, other: 1 } }, 'body.weights.other is not a variant'],
     [{ weights: { control: 50, slow: 0 } }, 'body.weights.slow must be a number greater than 0'],
+    [{ weights: { control: 1e308, slow: 1e308 } }, 'body.weights: the weights add up to more than'],
     [{}, 'must change at least one of'],
   ])('refuses %j', (body, expected) => {
     expect(message(() => validatePatch(body, variants))).toContain(expected);

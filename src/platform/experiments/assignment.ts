@@ -39,6 +39,8 @@ export function bucketOf(salt: string, unit: string): number {
  */
 export function bucketCounts(weights: number[]): number[] | undefined {
   const total = weights.reduce((a, b) => a + b, 0);
+  // Weights whose sum overflows (1e308 + 1e308) would all round to 0 buckets.
+  if (!Number.isFinite(total) || total <= 0) return undefined;
   const exact = weights.map((w) => (w / total) * BUCKETS);
   const counts = exact.map(Math.floor);
   let left = BUCKETS - counts.reduce((a, b) => a + b, 0);

@@ -34,6 +34,11 @@ function checkWeight(value: unknown, where: string): number {
 }
 
 function checkShares(weights: number[], where: string): void {
+  if (!Number.isFinite(weights.reduce((a, b) => a + b, 0))) {
+    invalid(
+      `${where}: the weights add up to more than a number can hold; use smaller ones (only their ratios matter)`,
+    );
+  }
   if (bucketCounts(weights) === undefined) {
     invalid(`${where}: every variant needs at least 1/10000 of the total weight`);
   }
