@@ -174,4 +174,28 @@ describe('resilience over real sockets', () => {
     gw.mock.configure(model.slice(5), { errorRate: 0 });
     expect((await gw.post(chat(model))).status).toBe(200);
   });
+
+  it('refuses a reset body it cannot read instead of resetting every breaker', async () => {
+    const model = gw.model('keep-open', { errorRate: 1 });
+    for (let i = 0; i < 2; i++) await gw.post(chat(model));
+    expect((await gw.post(chat(model))).status).toBe(503);
+    for (const [body, expected] of [
+      [{ service: 5 }, 'body.service must be a service name'],
+      [[], 'body must be a JSON object'],
+      ['mock/fast', 'body must be a JSON object'],
+      [{ servce: model }, 'body.servce is not a known field'],
+    ] as const) {
+      const res = await fetch(`${gw.url}/admin/breakers/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(400);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe('INVALID_REQUEST');
+      expect(error.message).toContain(expected);
+    }
+    // Still open: none of them reset it.
+    expect((await gw.post(chat(model))).status).toBe(503);
+  });
 });

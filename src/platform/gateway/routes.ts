@@ -1,5 +1,6 @@
 /** Registers the gateway's routes: chat completions, the model list, and breaker admin. */
 import type { FastifyInstance } from 'fastify';
+import { InvalidRequestError } from '../../perf/errors.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
@@ -93,8 +94,25 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     incidents: options.resilience.incidents(),
   }));
 
+  // No body or {} resets every breaker, {"service": name} one; anything else is refused, so a
+  // mistyped request never resets more than it names.
   app.post('/admin/breakers/reset', async (request) => {
-    const service = (request.body as { service?: unknown } | undefined)?.service;
-    return { reset: options.resilience.reset(typeof service === 'string' ? service : undefined) };
+    const body = request.body as unknown;
+    if (body === undefined) return { reset: options.resilience.reset() };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new InvalidRequestError(
+        'body must be a JSON object: {"service": "<name>"}, or {} for every breaker',
+      );
+    }
+    const { service, ...rest } = body as { service?: unknown };
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0)
+      throw new InvalidRequestError(`body.${unknown[0]} is not a known field (allowed: service)`);
+    if (service !== undefined && (typeof service !== 'string' || service === '')) {
+      throw new InvalidRequestError(
+        'body.service must be a service name such as "mock/fast" (GET /admin/breakers lists them)',
+      );
+    }
+    return { reset: options.resilience.reset(service) };
   });
 }
