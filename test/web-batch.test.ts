@@ -156,6 +156,26 @@ describe('POST batch route', () => {
     ]);
   });
 
+  it('answers an item that is not an object with its own 400; the others still run', async () => {
+    const a = await withTarget();
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/test-batch',
+      payload: { requests: [{ n: 0 }, null, 5, 'x', [1], { n: 5 }] },
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.data.map((d: { status: number }) => d.status)).toEqual([200, 400, 400, 400, 400, 200]);
+    expect(body.data[1].body.error).toEqual({
+      code: 'INVALID_REQUEST',
+      message: 'requests[1] must be a chat completion request (a JSON object), got null',
+    });
+    expect(body.data[2].body.error.message).toContain('got number');
+    expect(body.data[4].body.error.message).toContain('got an array');
+    expect(body.summary).toMatchObject({ total: 6, succeeded: 2, failed: 4 });
+    expect(calls).toBe(2);
+  });
+
   it('runs identical items once', async () => {
     const a = await withTarget();
     const res = await a.inject({
@@ -180,7 +200,7 @@ describe('POST batch route', () => {
     expect(tooMany.json().error.code).toBe(BatchTooLargeError.spec.code);
     expect(tooMany.json().error.max_items).toBe(6);
     expect(calls).toBe(0);
-    for (const payload of [{ requests: [] }, { requests: 'x' }, {}, { requests: [1] }]) {
+    for (const payload of [{ requests: [] }, { requests: 'x' }, {}]) {
       const res = await a.inject({ method: 'POST', url: '/v1/test-batch', payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.json().error.code).toBe('INVALID_REQUEST');

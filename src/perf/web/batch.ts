@@ -5,7 +5,7 @@
  * the same auth, rate limits, experiment assignment and caches as a direct call would).
  */
 import type { FastifyInstance } from 'fastify';
-import { defineError } from '../errors.ts';
+import { defineError, InvalidRequestError } from '../errors.ts';
 
 export const BatchTooLargeError = defineError(
   'BATCH_TOO_LARGE',
@@ -134,12 +134,18 @@ export function installBatch(app: FastifyInstance, options: BatchRouteOptions = 
           type: 'object',
           required: ['requests'],
           additionalProperties: false,
-          properties: { requests: { type: 'array', minItems: 1, items: { type: 'object' } } },
+          // `requests` is checked in the handler: typed `array` here, Fastify's validator would
+          // turn a string into a one-item array. Items are not typed either: one that is not an
+          // object gets its own 400 in the results, and the rest of the batch still runs.
+          properties: { requests: {} },
         },
       },
     },
     async (request, reply) => {
-      const items = (request.body as { requests: Record<string, unknown>[] }).requests;
+      const items = (request.body as { requests: unknown }).requests;
+      if (!Array.isArray(items) || items.length === 0) {
+        throw new InvalidRequestError('body.requests must be a non-empty array of chat completion requests');
+      }
       if (items.length > maxItems) {
         throw new BatchTooLargeError(
           `body.requests has ${items.length} requests; at most ${maxItems} are accepted per batch`,
@@ -158,12 +164,22 @@ export function installBatch(app: FastifyInstance, options: BatchRouteOptions = 
         if (!reply.raw.writableEnded) aborted.abort();
       });
 
-      const { results, executed } = await runBatch<Record<string, unknown>, ItemOutcome>(items, {
+      const { results, executed } = await runBatch<unknown, ItemOutcome>(items, {
         concurrency,
         signal: aborted.signal,
         key: (item) => canonicalJson(item),
         async run(item, index) {
-          if (item.stream === true) {
+          if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+            return {
+              status: 400,
+              json: errorJson(
+                'INVALID_REQUEST',
+                `requests[${index}] must be a chat completion request (a JSON object), got ${item === null ? 'null' : Array.isArray(item) ? 'an array' : typeof item}`,
+              ),
+              cache: undefined,
+            };
+          }
+          if ((item as { stream?: unknown }).stream === true) {
             return {
               status: 400,
               json: errorJson(
