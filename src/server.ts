@@ -41,6 +41,7 @@ import {
   installErrorHandling,
   installHttpCache,
   installHttpMetrics,
+  installJsonParser,
   installLoadShedding,
   installRateLimit,
   lazyChildLogger,
@@ -159,6 +160,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   // JSON only: text/plain bodies get 415 like every other non-JSON type.
   app.removeContentTypeParser('text/plain');
+  installJsonParser(app);
 
   const metrics = options.metrics ?? createMetricsRegistry();
   const health = createHealthChecks();

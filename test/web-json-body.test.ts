@@ -1,6 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deepFreeze, installJsonBodyMemo, JsonBodyMemo } from '../src/perf/web/index.ts';
+import {
+  deepFreeze,
+  installErrorHandling,
+  installJsonBodyMemo,
+  installJsonParser,
+  JsonBodyMemo,
+} from '../src/perf/web/index.ts';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -11,6 +17,8 @@ afterEach(async () => {
 async function build(options?: { maxEntries?: number; maxBodyBytes?: number }) {
   const seen: unknown[] = [];
   const a = Fastify({ logger: false });
+  installErrorHandling(a);
+  installJsonParser(a);
   let memo!: JsonBodyMemo;
   a.register(async (scope) => {
     memo = installJsonBodyMemo(scope, options);
@@ -19,7 +27,7 @@ async function build(options?: { maxEntries?: number; maxBodyBytes?: number }) {
       return { frozen: Object.isFrozen(request.body) };
     });
   });
-  // Outside the scope: Fastify's own parser, bodies stay writable.
+  // Outside the scope: Fastify's own parser (with its refusals explained), bodies stay writable.
   a.post('/plain', async (request) => ({ frozen: Object.isFrozen(request.body) }));
   await a.ready();
   app = a;
@@ -54,16 +62,46 @@ describe('JSON body memo', () => {
     expect((await post(a, '/plain', '{"a":1}')).json()).toEqual({ frozen: false });
   });
 
-  it('answers bad bodies exactly as Fastify does, and never remembers them', async () => {
+  it('refuses bad bodies with what is wrong, in and out of its scope alike, and never remembers them', async () => {
     const { app: a, memo } = await build();
-    for (const payload of ['{"a":', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}']) {
+    const cases: [string, string, string][] = [
+      ['{"a":', 'INVALID_JSON', 'the request body is not valid JSON: Unexpected end of JSON input'],
+      ['{"__proto__":{"x":1}}', 'INVALID_REQUEST', 'prototype poisoning'],
+      ['{"constructor":{"prototype":{"x":1}}}', 'INVALID_REQUEST', 'prototype poisoning'],
+    ];
+    for (const [payload, code, message] of cases) {
       const ours = await post(a, '/memo', payload);
-      const fastify = await post(a, '/plain', payload);
+      const plain = await post(a, '/plain', payload);
       expect(ours.statusCode).toBe(400);
-      expect(ours.json()).toEqual(fastify.json());
+      expect(ours.json().error.code).toBe(code);
+      expect(ours.json().error.message).toContain(message);
+      expect(ours.json()).toEqual(plain.json());
       expect((await post(a, '/memo', payload)).statusCode).toBe(400);
     }
     expect(memo().stats().entries).toBe(0);
+  });
+
+  it('refuses a content-encoded body with 415, even when the same text is remembered', async () => {
+    const { app: a } = await build();
+    expect((await post(a, '/memo', '{"a":1}')).statusCode).toBe(200);
+    for (const url of ['/memo', '/plain']) {
+      const res = await a.inject({
+        method: 'POST',
+        url,
+        payload: '{"a":1}',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      });
+      expect(res.statusCode, url).toBe(415);
+      expect(res.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(res.json().error.message).toContain('content-encoding: gzip');
+      const identity = await a.inject({
+        method: 'POST',
+        url,
+        payload: '{"a":1}',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+      });
+      expect(identity.statusCode, url).toBe(200);
+    }
   });
 
   it('does not remember long bodies or non-objects, and forgets the oldest past maxEntries', async () => {

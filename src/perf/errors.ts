@@ -148,8 +148,8 @@ export const PayloadTooLargeError = defineError(
 export const UnsupportedMediaTypeError = defineError(
   'UNSUPPORTED_MEDIA_TYPE',
   415,
-  'The request body has a content type other than JSON.',
-  'Send the body as JSON with `content-type: application/json`.',
+  'The request body has a content type other than JSON, or is sent compressed (content-encoding).',
+  'Send the body as uncompressed JSON with `content-type: application/json`.',
 );
 export const InternalError = defineError(
   'INTERNAL_ERROR',

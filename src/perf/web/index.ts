@@ -58,6 +58,7 @@ export { installHttpMetrics, type ObserveReply } from './http-metrics.ts';
 export {
   deepFreeze,
   installJsonBodyMemo,
+  installJsonParser,
   JsonBodyMemo,
   type JsonBodyMemoOptions,
   type JsonBodyMemoStats,
