@@ -13,9 +13,15 @@ function value(row: ExportRow, column: string): unknown {
   return v ?? null;
 }
 
-function csvCell(v: unknown): string {
+/**
+ * One CSV cell. A text that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+ * `@`, a tab or a carriage return, and is not a number) gets a leading `'`, so a unit id sent by
+ * a client cannot become a formula in the analyst's spreadsheet. NDJSON keeps every value as it is.
+ */
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !Number.isFinite(Number(s))) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
