@@ -37,7 +37,8 @@ function banner(config: Config, url: string, parts: Part[], metricsPort: number 
   const processes =
     config.server.webConcurrency > 1 ? `${config.server.webConcurrency} workers` : '1 process';
   const lines = [
-    `Versus ${VERSION} listening on ${url} (${processes}, Node ${process.version})`,
+    // Fastify reports one address; on a wildcard host say that every interface listens.
+    `Versus ${VERSION} listening on ${url}${config.server.host === '0.0.0.0' || config.server.host === '::' ? ` and every other interface (HOST=${config.server.host})` : ''} (${processes}, Node ${process.version})`,
     `  auth       ${auth}`,
     ...parts.map((p) => `  ${p.name.padEnd(10)} ${p.summary}`),
     `  metrics    GET /metrics${clustered ? ' (aggregated over workers)' : ''}${metricsPort !== undefined ? `, and without auth on port ${metricsPort}` : ''}`,

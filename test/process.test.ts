@@ -63,6 +63,18 @@ describe('graceful shutdown', () => {
     expect(await inflight).toBe('cut');
   });
 
+  it('says in the banner when it listens on every interface', async () => {
+    const port = await freePort();
+    started = await startMain({
+      PORT: String(port),
+      HOST: '0.0.0.0',
+      API_KEYS: 'banner-client-key-0123456789',
+    });
+    expect(started.stdout()).toContain(`:${port} and every other interface (HOST=0.0.0.0)`);
+    expect(started.stdout()).toMatch(/auth +on: 1 client key/);
+    expect(started.stdout()).not.toContain('banner-client-key');
+  });
+
   it('exits 0 on SIGTERM, prints the start-up banner, runs with its V8 flags and leaves the compile cache filled', async () => {
     const port = await freePort();
     const cacheDir = await mkdtemp(join(tmpdir(), 'versus-compile-cache-'));
