@@ -12,9 +12,13 @@
  *    string, a body without Content-Length, over `maxBodyBytes`, encoded, or not JSON, goes to
  *    Fastify at once, unread.
  * 2. Authentication as the auth hook does it; a request it rejects goes to Fastify, which answers.
- * 3. The answer kind's `lookup` gets the body text; no answer (unknown body, cache miss, anything
- *    that needs the full path) hands the request to Fastify with the body it read, replayed by
- *    the route's `replayBody` preParsing hook, so nothing is read twice or lost.
+ * 3. The answer kind's `lookup` gets the body text and the request's id; no answer (unknown body,
+ *    cache miss, anything that needs the full path) hands the request to Fastify with the body it
+ *    read, replayed by the route's `replayBody` preParsing hook, so nothing is read twice or lost.
+ *    The id is `genRequestId`'s, kept on the raw request: Fastify (whose `genReqId` it must be)
+ *    gets the same one back, so what the lookup filed under it (the experiment exposure the
+ *    routing hook remembers) is found under it by the route's record.
+ *    (test/web-front-lane-experiments.test.ts)
  * 4. Rate limit: a denied decision is handed to Fastify with the request, which answers the 429
  *    from it without counting the request again.
  * 5. The cached body goes out in the negotiated coding with the route's headers; the request's
@@ -50,7 +54,10 @@ export interface LaneAnswer {
 }
 
 export interface LaneContext {
-  /** The request id, as Fastify would have made it (an incoming x-request-id is kept). */
+  /**
+   * The request id (an incoming x-request-id is kept): the one Fastify uses for this request too
+   * when the lane hands it over, and the one its reply's x-request-id carries either way.
+   */
   id: string;
   principal: Principal;
   headers: IncomingHttpHeaders;

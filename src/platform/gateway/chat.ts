@@ -659,6 +659,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       requestId: context.id,
     });
     if (routed !== undefined) {
+      // The route awaits this decision, unless a hook before it answers first (a 429): a rejection
+      // (an unknown experiment) must not go unhandled then, which would end the process.
+      const pending = routed as Partial<PromiseLike<unknown>>;
+      if (typeof pending.then === 'function') pending.then(undefined, ignore);
       (context.raw as LaneRaw)[kRouted] = routed;
       return undefined;
     }
@@ -687,3 +691,6 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   return { handle, lookup };
 }
+
+/** A rejection the route sees and answers when it awaits the same promise. */
+function ignore(): void {}
