@@ -73,6 +73,23 @@ describe('recorder', () => {
     expect(await count()).toBe(777);
   });
 
+  it('drops an event the database refuses (a raw driver error) and writes the rest of its batch', async () => {
+    const warnings: object[] = [];
+    const recorder = createRecorder({
+      db: sql,
+      log: { warn: (o) => warnings.push(o), error: () => {} },
+      flushIntervalMs: 60_000,
+    });
+    recorder.record(event());
+    recorder.record(event({ variant: 'v\u0000' }));
+    recorder.record(event());
+    await recorder.flush();
+    expect(await count()).toBe(2);
+    expect(recorder.stats()).toMatchObject({ buffered: 0, written: 2, rejected: 1 });
+    expect(warnings).toHaveLength(1);
+    await recorder.close();
+  });
+
   it('does not double-count a batch written again after a lost reply', async () => {
     const e = event();
     const recorder = createRecorder({ db: sql, log: silent, flushIntervalMs: 60_000 });
@@ -145,6 +162,8 @@ describe('feedback', () => {
     [{ response_id: 'x', score: '1' }, 'body.score must be a number from 0 to 1'],
     [{ response_id: 'x', label: '' }, 'body.label'],
     [{ response_id: 'x', score: 1, extra: true }, 'body.extra is not a known field'],
+    [{ response_id: 'abc\u0000', score: 1 }, 'body.response_id must not contain the NUL character'],
+    [{ response_id: 'x', label: 'a\u0000' }, 'body.label must not contain the NUL character'],
   ])('refuses %j', async (body, message) => {
     const err = await submitFeedback(sql, recorder, body).catch((e) => e);
     expect(isAppError(err) && err.code).toBe('INVALID_REQUEST');

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/perf/db/index.ts';
+import { createMetricsRegistry } from '../src/perf/metrics/index.ts';
 import { createResultsService } from '../src/platform/analytics/index.ts';
 import { createRecorder, submitFeedback } from '../src/platform/events/index.ts';
 import { type Backend, pgliteBackend, postgresBackend, warmPglite } from './helpers/db.ts';
@@ -71,6 +72,45 @@ describe.each(backends)('experiments on %s', (_name, make) => {
     expect(await count('exp_outage')).toBe(0);
     flaky.down = false;
     await until(async () => (await count('exp_outage')) === 2000);
+    expect(await recorder.close()).toBe(0);
+  });
+
+  it('drops only an event the database cannot store (NUL in the unit), through an outage too', async () => {
+    // Before: the batch failed with SQLSTATE 22021 and was retried forever at the head of the
+    // buffer, so no later event of any experiment was written.
+    const flaky = chaos(db);
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
+    const warnings: Record<string, unknown>[] = [];
+    const recorder = createRecorder({
+      db: flaky,
+      log: { warn: (o) => warnings.push(o as Record<string, unknown>), error: () => {} },
+      metrics,
+      flushIntervalMs: 10,
+      maxBatch: 500,
+      retryBaseMs: 10,
+      retryMaxMs: 40,
+    });
+    const bad = event({ experimentId: 'exp_nul', unit: 'bad\u0000unit' });
+    flaky.down = true;
+    for (let i = 0; i < 300; i++) recorder.record(event({ experimentId: 'exp_nul' }));
+    recorder.record(bad);
+    for (let i = 0; i < 300; i++) recorder.record(event({ experimentId: 'exp_nul' }));
+    await until(async () => flaky.failures >= 2);
+    // The outage is retried as before, the bad event is not the reason anything waits.
+    expect(recorder.stats()).toMatchObject({ buffered: 601, rejected: 0 });
+    flaky.down = false;
+    await until(async () => (await count('exp_nul')) === 600);
+    expect(recorder.stats()).toMatchObject({ buffered: 0, written: 600, rejected: 1 });
+    const text = await metrics.metrics();
+    expect(text).toMatch(/^experiment_events_rejected_total 1$/m);
+    expect(text).toMatch(/^experiment_events_written_total 600$/m);
+    const warning = warnings.find((w) => w.response_id === bad.responseId);
+    expect(warning).toMatchObject({ experiment_id: 'exp_nul', err: { sqlstate: '22021' } });
+    expect(JSON.stringify(warnings)).not.toContain('bad\\u0000unit');
+    // Feedback for the dropped event finds nothing to attach to.
+    await expect(
+      submitFeedback(db, recorder, { response_id: bad.responseId, score: 1 }),
+    ).rejects.toMatchObject({ code: 'RESPONSE_NOT_FOUND' });
     expect(await recorder.close()).toBe(0);
   });
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/perf/db/index.ts';
+import { type Database, sqlstateOf } from '../../src/perf/db/index.ts';
 import { createMetricsRegistry } from '../../src/perf/metrics/index.ts';
 import { type Backend, pgliteBackend, postgresBackend, warmPglite } from '../helpers/db.ts';
 import { hasPostgres } from '../helpers/services.ts';
@@ -73,6 +73,11 @@ describe.each(backends)('database contract on %s', (name, makeBackend) => {
   it('turns SQL errors into typed errors without parameter values', async () => {
     const missing = await db.query('SELECT * FROM no_such_table WHERE id = $1', [1]).catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'DB_QUERY_FAILED', status: 500, details: { sqlstate: '42P01' } });
+    // The message can reach an HTTP client: no SQL in it. The log has it, from the cause.
+    expect((missing as Error).message).not.toMatch(/SELECT|WHERE/);
+    expect(((missing as Error).cause as { statement?: string }).statement).toMatch(
+      /SELECT \* FROM no_such_table WHERE id = \$1/,
+    );
     const dup = await db
       .query('INSERT INTO items (name, qty) VALUES ($1, $2)', ['apple', 9])
       .catch((e: unknown) => e);
@@ -88,6 +93,11 @@ describe.each(backends)('database contract on %s', (name, makeBackend) => {
     expect(JSON.stringify({ m: (bad as Error).message, c: String((bad as Error).cause) })).not.toContain(
       'secret-value-77',
     );
+    const nul = await db.query('SELECT $1::text AS v', ['a\u0000b']).catch((e: unknown) => e);
+    expect(nul).toMatchObject({ code: 'DB_QUERY_FAILED', details: { sqlstate: '22021' } });
+    expect(sqlstateOf(nul)).toBe('22021');
+    expect(sqlstateOf(dup)).toBe('23505');
+    expect((nul as Error).message).not.toContain('SELECT');
     await expect(db.query('')).rejects.toMatchObject({ code: 'DB_QUERY_FAILED' });
     await expect(db.query('SELECT 1', 'x' as unknown as unknown[])).rejects.toMatchObject({
       code: 'DB_QUERY_FAILED',

@@ -1,6 +1,7 @@
 /**
  * Database errors. SQL errors reach callers as one of these codes; the message carries the
- * SQLSTATE and the server's message, never parameter values or row data.
+ * SQLSTATE and the server's message, never parameter values, row data or the statement (messages
+ * reach HTTP clients). The normalised statement travels on the cause, as `statement`, for logs.
  */
 import { type AppError, defineError } from '../errors.ts';
 
@@ -25,7 +26,7 @@ export const DbClosedError = defineError(
 export const DbQueryError = defineError(
   'DB_QUERY_FAILED',
   500,
-  'The database rejected a statement (syntax, unknown table or column, bad value); the message has the SQLSTATE.',
+  'The database rejected a statement (syntax, unknown table or column, bad value); the message has the SQLSTATE and the server message, never the statement.',
   'Fix the statement or its parameters; the server log has the normalised statement.',
 );
 export const DbConstraintError = defineError(
@@ -78,7 +79,8 @@ const CONNECTION_CODES = new Set([
 
 /**
  * A PostgreSQL error as a typed error. `statement` is the normalised text (constants replaced by
- * $n). The cause is a copy without `detail`/`where`, which can hold row values.
+ * $n); it goes on the cause, not in the message, which an HTTP client may read. The cause is a
+ * copy without `detail`/`where`, which can hold row values.
  */
 export function toDbError(err: unknown, statement: string): AppError {
   if (err !== null && typeof err === 'object' && 'code' in err && typeof err.code === 'string') {
@@ -86,11 +88,11 @@ export function toDbError(err: unknown, statement: string): AppError {
     const message = typeof e.message === 'string' ? e.message : String(err);
     if (CONNECTION_CODES.has(e.code) || /^08/.test(e.code) || e.code === '57P01' || e.code === '57P03') {
       return new DbUnavailableError(`the database is unreachable (${e.code})`, {
-        cause: sanitised(e, message),
+        cause: sanitised(e, message, statement),
       });
     }
     const safe = /^22/.test(e.code) ? message.replace(/"[^"]*"/g, '"…"') : message;
-    const cause = sanitised(e, safe);
+    const cause = sanitised(e, safe, statement);
     if (/^23/.test(e.code)) {
       return new DbConstraintError(`the write breaks a constraint (SQLSTATE ${e.code}): ${safe}`, {
         cause,
@@ -102,26 +104,39 @@ export function toDbError(err: unknown, statement: string): AppError {
         cause,
       });
     }
-    return new DbQueryError(
-      `the database rejected the statement (SQLSTATE ${e.code}: ${safe}): ${statement}`,
-      {
-        cause,
-        details: { sqlstate: e.code },
-      },
-    );
+    return new DbQueryError(`the database rejected the statement (SQLSTATE ${e.code}): ${safe}`, {
+      cause,
+      details: { sqlstate: e.code },
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   if (/Connection terminated|connection is closed|Client was closed|not queryable/i.test(message)) {
     return new DbUnavailableError(`the database connection was lost: ${message}`, { cause: err });
   }
-  return new DbQueryError(`the statement failed: ${message}: ${statement}`, { cause: err });
+  // Not a server error (the driver refused a parameter, say): the original is the cause, with the
+  // statement beside it for the log.
+  const cause = Object.assign(new Error('the statement failed', { cause: err }), { statement });
+  return new DbQueryError(`the statement failed: ${message}`, { cause });
 }
 
-function sanitised(e: PgErrorLike & { code: string }, message: string): Error {
+/**
+ * The SQLSTATE of a database error: raw from a driver (`code`), or one of ours (in `details` or on
+ * the cause); undefined for errors that did not come from the server.
+ */
+export function sqlstateOf(err: unknown): string | undefined {
+  const state = (v: unknown): string | undefined =>
+    typeof v === 'string' && /^[0-9A-Z]{5}$/.test(v) && !CONNECTION_CODES.has(v) ? v : undefined;
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; details?: { sqlstate?: unknown }; cause?: { code?: unknown } };
+  return state(e.details?.sqlstate) ?? state(e.cause?.code) ?? state(e.code);
+}
+
+function sanitised(e: PgErrorLike & { code: string }, message: string, statement: string): Error {
   const copy = new Error(message);
   copy.name = 'PostgresError';
   Object.assign(copy, {
     code: e.code,
+    statement,
     ...(typeof e.constraint === 'string' ? { constraint: e.constraint } : {}),
     ...(typeof e.table === 'string' ? { table: e.table } : {}),
     ...(typeof e.column === 'string' ? { column: e.column } : {}),

@@ -12,11 +12,13 @@ export {
   DbQueryError,
   DbTransactionConflictError,
   DbUnavailableError,
+  sqlstateOf,
 } from './errors.ts';
 export type { MigrationReport } from './migrations.ts';
 export type { Suggestion } from './plan.ts';
 export { type CachedQueryOptions, type QueryCacheStore, tableTag } from './query-cache.ts';
 export { analyzeStatement, analyzeStatementUncached, loadParser, type StatementInfo } from './sql.ts';
+export { assertStorableText, isStorableText, unstorableTextPath } from './text.ts';
 export type {
   Database,
   DatabaseOptions,

@@ -1,3 +1,4 @@
+import { assertStorableText } from '../../perf/db/index.ts';
 import { defineError, InvalidRequestError } from '../../perf/errors.ts';
 import type { Recorder } from './recorder.ts';
 import { type Feedback, type SqlClient, upsertFeedback } from './store.ts';
@@ -30,6 +31,8 @@ export function parseFeedback(body: unknown): {
   if (typeof b.response_id !== 'string' || b.response_id === '' || b.response_id.length > 200) {
     throw new InvalidRequestError('body.response_id must be the id of a chat completion');
   }
+  // Both are bound into statements (the lookup, the feedback row).
+  assertStorableText(b.response_id, 'body.response_id');
   if (b.score === undefined && b.label === undefined) {
     throw new InvalidRequestError('body must have a score (a number from 0 to 1) or a label (a string)');
   }
@@ -42,6 +45,7 @@ export function parseFeedback(body: unknown): {
   ) {
     throw new InvalidRequestError(`body.label must be a string of 1 to ${MAX_LABEL} characters`);
   }
+  if (b.label !== undefined) assertStorableText(b.label, 'body.label');
   return {
     // The completion's `id` is `chatcmpl-<request id>`; the x-request-id header is the bare id.
     responseId: b.response_id.startsWith(COMPLETION_PREFIX)

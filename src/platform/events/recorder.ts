@@ -4,9 +4,11 @@
  * whose event is still buffered here (a local map) or in another instance (a short-lived Redis
  * marker when Redis is configured; otherwise one re-check after a flush interval).
  */
+
+import { sqlstateOf } from '../../perf/db/index.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { ExperimentEvent } from './model.ts';
-import { eventExperiment, insertEvents, type SqlClient } from './store.ts';
+import { eventExperiment, insertEvents, isUnwritableEventError, type SqlClient } from './store.ts';
 import { createWriteBehind, type WriteBehindStats } from './write-behind.ts';
 
 /** The Redis commands the recorder uses (ioredis). */
@@ -72,6 +74,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
     name: 'experiment_events_flush_failures_total',
     help: 'Failed event batch writes (retried with backoff).',
   });
+  const rejected = m?.counter({
+    name: 'experiment_events_rejected_total',
+    help: 'Experiment events dropped because the database refused their values (SQLSTATE class 22, 23 or 54); retrying could never write them.',
+  });
   const flushSeconds = m?.histogram({
     name: 'experiment_events_flush_duration_seconds',
     help: 'Time to write one batch of experiment events.',
@@ -90,6 +96,26 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ...(options.maxBuffered !== undefined ? { maxBuffered: options.maxBuffered } : {}),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.retryMaxMs !== undefined ? { retryMaxMs: options.retryMaxMs } : {}),
+      isUnwritable: isUnwritableEventError,
+      onReject: (e, err) => {
+        rejected?.inc();
+        pending.delete(e.responseId);
+        // One line for the first and then every hundredth: a systematic fault must not flood the
+        // log. Ids only: the unit and the database's quoted values can be personal data.
+        const total = buffer.stats().rejected;
+        if (total === 1 || total % 100 === 0) {
+          const message = String((err as Error)?.message ?? err).replace(/"[^"]*"/g, '"…"');
+          log.warn(
+            {
+              err: { sqlstate: sqlstateOf(err), message },
+              response_id: e.responseId,
+              experiment_id: e.experimentId,
+              rejected: total,
+            },
+            'the database refused an experiment event it can never store; dropped it, the rest of its batch is written',
+          );
+        }
+      },
       onWrite: (n, ms) => {
         written?.inc(n);
         flushSeconds?.observe(ms / 1000);

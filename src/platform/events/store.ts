@@ -4,6 +4,7 @@
  * row and hit the 65,535-parameter limit at 3,640 rows), and one parse and plan per batch.
  * ON CONFLICT DO NOTHING makes a retried batch idempotent.
  */
+import { sqlstateOf } from '../../perf/db/index.ts';
 import type { ExperimentEvent } from './model.ts';
 
 /** The part of the database layer (src/perf/db) this module uses. */
@@ -54,6 +55,18 @@ function columns(events: ExperimentEvent[]): unknown[][] {
     cols[17]![i] = e.stream;
   }
   return cols;
+}
+
+/**
+ * True when the database refused a batch for what it holds rather than for its own state, so
+ * writing the same rows again can never succeed: SQLSTATE class 22 (data exception: a NUL in a
+ * text value, a number out of range), 23 (integrity: a NOT NULL or CHECK violated) and 54 (a
+ * statement or row too large; splitting the batch is the cure). Everything else (no connection,
+ * pool timeout, serialization failure, a missing table during a deploy) may pass on retry.
+ */
+export function isUnwritableEventError(err: unknown): boolean {
+  const state = sqlstateOf(err);
+  return state !== undefined && /^(22|23|54)/.test(state);
 }
 
 /** Writes a batch as one statement. */

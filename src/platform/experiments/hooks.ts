@@ -4,6 +4,7 @@
  * running experiments count) and remembered by request id until the record arrives.
  */
 import type { Counter } from 'prom-client';
+import { assertStorableText } from '../../perf/db/index.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Pricing, Recorder } from '../events/index.ts';
 import type { CompletionRecord, RouteDecision } from '../gateway/index.ts';
@@ -62,9 +63,17 @@ export function createGatewayHooks(options: HookOptions) {
   });
 
   async function routeTo(ref: string, ctx: RouteContext): Promise<RouteDecision> {
-    const experiment = await experiments.get(ref);
     const user = typeof ctx.body.user === 'string' && ctx.body.user !== '' ? ctx.body.user : undefined;
-    const a = assign(experiment, user ?? header(ctx.headers, 'x-unit-id'));
+    const unit = user ?? header(ctx.headers, 'x-unit-id');
+    // The unit is stored with the event: one the database refuses would be answered 200 and then
+    // fail its batch, so it is refused here, before anything is served.
+    if (unit !== undefined) assertStorableText(unit, user !== undefined ? 'body.user' : 'headers.x-unit-id');
+    assertStorableText(
+      ref,
+      header(ctx.headers, 'x-experiment') !== undefined ? 'headers.x-experiment' : 'body.metadata.experiment',
+    );
+    const experiment = await experiments.get(ref);
+    const a = assign(experiment, unit);
     assignments?.inc({ kind: !a.exposure ? 'not_running' : a.sticky ? 'sticky' : 'unsticky' });
     if (a.exposure) {
       if (open.size >= MAX_OPEN) open.delete(open.keys().next().value!);

@@ -14,13 +14,17 @@ export function registerExperimentRoutes(app: FastifyInstance, experiments: Expe
   });
 
   app.get('/v1/experiments', { config: revalidate }, async (request) => {
-    const q = request.query as { limit?: string; after?: string };
+    const q = request.query as { limit?: string; after?: unknown };
     let limit = 100;
     if (q.limit !== undefined) {
       limit = Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new InvalidRequestError('querystring.limit must be an integer from 1 to 1000');
       }
+    }
+    if (q.after !== undefined && typeof q.after !== 'string') {
+      // A repeated ?after= arrives as an array.
+      throw new InvalidRequestError('querystring.after must be one experiment id (the next_after of a page)');
     }
     const list = await experiments.list({ limit, ...(q.after !== undefined ? { after: q.after } : {}) });
     return {

@@ -4,6 +4,7 @@
  * other instance, so a PATCH takes effect everywhere at once instead of after a TTL.
  */
 import { randomBytes } from 'node:crypto';
+import { assertStorableText, isStorableText } from '../../perf/db/index.ts';
 import { allocationCounts, bucketCounts, initialAllocation, rebalance } from './assignment.ts';
 import {
   ExperimentConflictError,
@@ -68,6 +69,8 @@ export function createExperimentService(options: ExperimentServiceOptions): Expe
   const missingTtl = options.missingTtlMs ?? 5_000;
 
   async function find(ref: string): Promise<Experiment | undefined> {
+    // No stored id or name holds a NUL (text cannot): none to find, and no statement to fail.
+    if (!isStorableText(ref)) return undefined;
     const byId = ref.startsWith(ID_PREFIX);
     const found = await cache.getOrSet<Experiment | null>(
       byId ? `id:${ref}` : `name:${ref}`,
@@ -95,6 +98,8 @@ export function createExperimentService(options: ExperimentServiceOptions): Expe
 
   return {
     async create(body) {
+      // Every string of the body may be stored (descriptions, system prompts, params as jsonb).
+      assertStorableText(body, 'body');
       const input = validateCreate(body, options.isKnownModel);
       const now = new Date().toISOString();
       const experiment: Experiment = {
@@ -119,11 +124,15 @@ export function createExperimentService(options: ExperimentServiceOptions): Expe
       return experiment;
     },
 
-    list: ({ limit = 100, after } = {}) => store.list(Math.max(1, Math.min(limit, 1000)), after),
+    async list({ limit = 100, after } = {}) {
+      if (after !== undefined) assertStorableText(after, 'querystring.after');
+      return store.list(Math.max(1, Math.min(limit, 1000)), after);
+    },
     find,
     get,
 
     async update(ref, body) {
+      assertStorableText(body, 'body');
       for (let attempt = 0; attempt < 3; attempt++) {
         // Read the row itself, not the cache: the version must be the current one.
         const cached = await get(ref);
