@@ -442,7 +442,7 @@ export const VARIABLES = {
     name: 'LOAD_SHED_EVENT_LOOP_DELAY_MS',
     default: '1000',
     parse: int(0, 600_000),
-    doc: 'Answer new requests 503 OVERLOADED while the p99 event-loop delay of the last second exceeds this; 0: off. /health and /metrics are never shed.',
+    doc: 'Answer new requests 503 OVERLOADED while the p99 event-loop delay exceeds this in two seconds in a row (one stalled second is not shed); 0: off. /health and /metrics are never shed.',
   },
   LOAD_SHED_RSS_MB: {
     name: 'LOAD_SHED_RSS_MB',

@@ -21,7 +21,7 @@ export const OverloadedError = defineError(
 );
 
 export interface LoadSheddingOptions {
-  /** Shed while the p99 event-loop delay of the last interval exceeds this; 0 disables. @default 1000 */
+  /** Shed while the p99 event-loop delay exceeds this in two intervals in a row; 0 disables. @default 1000 */
   maxEventLoopDelayMs?: number;
   /** Shed while the resident set size exceeds this many bytes; 0 disables. @default 0 */
   maxRssBytes?: number;
@@ -70,6 +70,8 @@ export function installLoadShedding(app: FastifyInstance, options: LoadSheddingO
   delay?.enable();
 
   let state: LoadState = OK;
+  /** Samples in a row whose p99 delay was over the limit. */
+  let lagging = 0;
   const shedder: LoadShedder = {
     get state() {
       return state;
@@ -79,7 +81,12 @@ export function installLoadShedding(app: FastifyInstance, options: LoadSheddingO
       if (delay !== undefined) {
         const p99 = delay.count > 0 ? delay.percentile(99) / 1e6 : 0;
         delay.reset();
-        if (p99 > maxDelayMs) {
+        lagging = p99 > maxDelayMs ? lagging + 1 : 0;
+        // One interval over the limit is a stall that is already over by the time it is sampled
+        // (the embedded database opening, a large synchronous parse): shedding then would only turn
+        // away the requests that queued during it, which the loop is free to serve. Two in a row
+        // is a loop that stays behind.
+        if (lagging >= 2) {
           next = { overloaded: true, reason: 'event_loop_delay', value: Math.round(p99), limit: maxDelayMs };
         }
       }
