@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testApp } from './helpers/app.ts';
 
 const KEY = 'lane-exp-key-0123456789abcdef';
+const ADMIN = 'lane-exp-admin-key-0123456789';
 
 interface Seen {
   status: number;
@@ -49,11 +50,16 @@ async function listening(env: Record<string, string>): Promise<{ app: FastifyIns
 
 const auth = { authorization: `Bearer ${KEY}` };
 
-async function createExperiment(app: FastifyInstance, name: string, cache: boolean): Promise<string> {
+async function createExperiment(
+  app: FastifyInstance,
+  name: string,
+  cache: boolean,
+  headers: Record<string, string> = auth,
+): Promise<string> {
   const res = await app.inject({
     method: 'POST',
     url: '/v1/experiments',
-    headers: auth,
+    headers,
     payload: {
       name,
       status: 'running',
@@ -92,9 +98,13 @@ async function send(url: string, experiment: string, headers: Record<string, str
   };
 }
 
-async function eventsOf(app: FastifyInstance, experiment: string): Promise<EventRow[]> {
+async function eventsOf(
+  app: FastifyInstance,
+  experiment: string,
+  headers: Record<string, string> = auth,
+): Promise<EventRow[]> {
   await app.versus.experiments.recorder.flush();
-  const res = await app.inject({ url: `/v1/experiments/${experiment}/events`, headers: auth });
+  const res = await app.inject({ url: `/v1/experiments/${experiment}/events`, headers });
   expect(res.statusCode, res.body).toBe(200);
   return res.body
     .trim()
@@ -155,6 +165,30 @@ describe('front lane in an experiment', () => {
       }
     },
   );
+
+  it('routes a rate-limited repeat in a running experiment nowhere: same answers and assignments as FRONT_LANE=false', async () => {
+    const outcomes: { statuses: number[]; assignments: number; events: number }[] = [];
+    for (const env of [{}, { FRONT_LANE: 'false' }]) {
+      // The admin key is not rate limited: setting up and reading back do not use the client's requests.
+      const admin = { authorization: `Bearer ${ADMIN}` };
+      const { app, url } = await listening({ ...env, RATE_LIMIT_REQUESTS: '2', ADMIN_API_KEY: ADMIN });
+      const experiment = await createExperiment(app, 'lane-limited', true, admin);
+      const answers: Seen[] = [];
+      for (let i = 0; i < 4; i++) answers.push(await send(url, experiment));
+      const text = await app.versus.metrics.metrics();
+      const assignments = text
+        .split('\n')
+        .filter((line) => line.startsWith('experiment_assignments_total{'))
+        .reduce((n, line) => n + Number(line.split(' ').at(-1)), 0);
+      outcomes.push({
+        statuses: answers.map((a) => a.status),
+        assignments,
+        events: (await eventsOf(app, experiment, admin)).length,
+      });
+    }
+    expect(outcomes[0]).toEqual({ statuses: [200, 200, 429, 429], assignments: 2, events: 2 });
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
 
   it('answers a rate-limited repeat naming an unknown experiment 429, as FRONT_LANE=false does', async () => {
     const rejections: unknown[] = [];

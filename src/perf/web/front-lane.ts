@@ -19,8 +19,9 @@
  *    gets the same one back, so what the lookup filed under it (the experiment exposure the
  *    routing hook remembers) is found under it by the route's record.
  *    (test/web-front-lane-experiments.test.ts)
- * 4. Rate limit: a denied decision is handed to Fastify with the request, which answers the 429
- *    from it without counting the request again.
+ * 4. Rate limit, counted before the lookup (step 3), so a denied request is never routed: its
+ *    decision goes to Fastify with every request handed over, and Fastify's hook applies it (the
+ *    429, or the headers of an allowed one) without counting the request again.
  * 5. The cached body goes out in the negotiated coding with the route's headers; the request's
  *    duration goes to the same metrics as a Fastify reply's.
  *
@@ -213,24 +214,25 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
       startedAt,
       raw: req,
     };
-    const found = lookup(text, context);
-    if (found === undefined) return false;
-    const headers: Record<string, string> = { 'x-request-id': context.id };
-    const reply = (): true | Promise<boolean> => {
+    const limiter = parts.rateLimiter;
+    const key = limiter?.keyOf(principal, req.url!);
+    /** Looks the body up and answers it, after the rate limit allowed it (`d`) or with none. */
+    const lookUp = (d: RateLimitDecision | undefined): boolean | Promise<boolean> => {
+      const found = lookup(text, context);
+      if (found === undefined) return false;
+      const headers: Record<string, string> = { 'x-request-id': context.id };
       for (const name in found.headers) headers[name] = found.headers[name]!;
+      if (d !== undefined) limiter!.headers(headers, d);
       const sending = send(res, context, found, headers);
       return sending === undefined ? true : sending.then(() => true);
     };
-    const limiter = parts.rateLimiter;
-    const key = limiter?.keyOf(principal, req.url!);
-    if (limiter === undefined || key === undefined) return reply();
+    if (limiter === undefined || key === undefined) return lookUp(undefined);
+    // Counted before the lookup, so a denied request is never routed (an experiment's exposure
+    // filed for a request that is then answered 429 would be left behind); the decision goes with
+    // any request handed over, so Fastify's hook applies it without counting it again.
     const go = (d: RateLimitDecision): boolean | Promise<boolean> => {
-      if (!d.allowed) {
-        handOverDecision(req, d);
-        return false;
-      }
-      limiter.headers(headers, d);
-      return reply();
+      handOverDecision(req, d);
+      return d.allowed ? lookUp(d) : false;
     };
     const decision = limiter.hit(key);
     return decision instanceof Promise ? decision.then(go) : go(decision);

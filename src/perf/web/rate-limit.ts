@@ -56,7 +56,8 @@ const kDecided = Symbol('versus.rateLimitDecided');
 
 /**
  * Hands a decision already made for `raw` (by the front lane, which counted the request) to the
- * hook, which answers from it instead of counting the request again.
+ * hook, which applies it instead of counting the request again: the 429 of a denied one, the
+ * headers of an allowed one, which then goes on to its route.
  */
 export function handOverDecision(raw: IncomingMessage, decision: RateLimitDecision): void {
   (raw as IncomingMessage & { [kDecided]?: RateLimitDecision })[kDecided] = decision;
@@ -177,10 +178,10 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   };
 
   app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
-    // The front lane counted this request already and handed over its denial.
+    // The front lane counted this request already and handed over its decision.
     const decided = (request.raw as IncomingMessage & { [kDecided]?: RateLimitDecision })[kDecided];
     if (decided !== undefined) {
-      apply(reply, decided);
+      if (apply(reply, decided)) done();
       return;
     }
     const key = keyOf(request.principal, request.url);
