@@ -16,12 +16,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidJsonError, InvalidRequestError, UnsupportedMediaTypeError } from '../errors.ts';
 
-type Parse = (
-  request: FastifyRequest,
-  body: string,
-  done: (err: Error | null, body?: unknown) => void,
-) => void;
 type Done = (err: Error | null, body?: unknown) => void;
+type Parse = (request: FastifyRequest, body: string, done: Done) => void;
 
 /**
  * Fastify's parser answers every refusal with one generic error; this says which it was. Called
@@ -48,7 +44,7 @@ function encodingRefusal(request: FastifyRequest): Error | undefined {
   const encoding = request.headers['content-encoding'];
   if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') return undefined;
   return new UnsupportedMediaTypeError(
-    `the request body is sent with content-encoding: ${encoding}; send the JSON uncompressed (response compression is negotiated with accept-encoding)`,
+    `the request body is sent with content-encoding: ${encoding.slice(0, 40)}; send the JSON uncompressed (response compression is negotiated with accept-encoding)`,
   );
 }
 
