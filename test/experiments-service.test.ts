@@ -90,6 +90,18 @@ describe('experiment service', () => {
     expect((await service.get(e.id)).status).toBe('stopped');
   });
 
+  it('writes nothing for a patch that asks for what is already there', async () => {
+    const e = await service.create(body('noop', { status: 'running', description: 'same' }));
+    const weights = Object.fromEntries(e.variants.map((v) => [v.name, v.weight]));
+    for (const patch of [{ status: 'running' }, { weights }, { description: e.description }]) {
+      const same = await service.update(e.id, patch);
+      expect(same.version, JSON.stringify(patch)).toBe(e.version);
+      expect(same.updatedAt).toBe(e.updatedAt);
+    }
+    // A real change still lands.
+    expect((await service.update(e.id, { status: 'paused' })).version).toBe(e.version + 1);
+  });
+
   it('changes weights by moving the fewest units, and keeps assignments otherwise', async () => {
     const e = await service.create(body('weights', { status: 'running' }));
     const updated = await service.update(e.id, { weights: { a: 60, b: 40 } });

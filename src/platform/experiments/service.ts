@@ -149,6 +149,13 @@ export function createExperimentService(options: ExperimentServiceOptions): Expe
         if (current.status === 'stopped' && patch.weights !== undefined) {
           throw new ExperimentConflictError('the experiment is stopped; its weights can no longer change');
         }
+        // Asking for what is already there (the same status, weights or description) is a no-op:
+        // nothing is written, so neither the version nor updated_at moves.
+        const unchanged =
+          status === current.status &&
+          (patch.weights === undefined || patch.weights.every((w, i) => w === current.variants[i]!.weight)) &&
+          (patch.description === undefined || patch.description === current.description);
+        if (unchanged) return current;
         let { variants, allocation } = current;
         if (patch.weights !== undefined) {
           const weights = patch.weights;
