@@ -89,6 +89,14 @@ describe('validateCreate', () => {
       'params.model cannot be overridden',
     ],
     [
+      { ...valid, variants: [valid.variants[0], { ...valid.variants[1], params: { temperature: 99 } }] },
+      'body.variants[1].params.temperature',
+    ],
+    [
+      { ...valid, variants: [valid.variants[0], { ...valid.variants[1], params: { colour: 'red' } }] },
+      'body.variants[1].params.colour',
+    ],
+    [
       { ...valid, variants: [{ ...valid.variants[0], weight: 1e9 }, valid.variants[1]] },
       'at least 1/10000 of the total weight',
     ],

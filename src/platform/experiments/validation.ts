@@ -3,7 +3,7 @@
  * the rest of the API (`body.variants[1].weight must be a number greater than 0`).
  */
 import { InvalidRequestError } from '../../perf/errors.ts';
-import { isObject } from '../gateway/index.ts';
+import { isObject, validateChatRequest } from '../gateway/index.ts';
 import { bucketCounts } from './assignment.ts';
 import { isStatus, STATUSES } from './lifecycle.ts';
 import type { ExperimentPatch, NewExperiment, Variant } from './model.ts';
@@ -31,6 +31,20 @@ function checkWeight(value: unknown, where: string): number {
     invalid(`${where} must be a number greater than 0`);
   }
   return value;
+}
+
+/**
+ * A variant's params go into every request it serves: they must pass the chat-completion
+ * checks a client's own request does (`temperature` from 0 to 2, known fields only, ...), or
+ * the experiment would send upstream what a client sending it directly gets a 400 for.
+ */
+function checkParams(params: Record<string, unknown>, model: string, where: string): void {
+  try {
+    validateChatRequest({ model, messages: [{ role: 'user', content: 'x' }], ...params });
+  } catch (err) {
+    const message = (err as Error).message;
+    invalid(message.startsWith('body') ? `${where}${message.slice('body'.length)}` : `${where}: ${message}`);
+  }
 }
 
 function checkShares(weights: number[], where: string): void {
@@ -94,6 +108,7 @@ export function validateCreate(body: unknown, isKnownModel: (model: string) => b
       for (const key of ['model', 'messages', 'stream']) {
         if (key in v.params) invalid(`${where}.params.${key} cannot be overridden by a variant`);
       }
+      checkParams(v.params, v.model, `${where}.params`);
       variant.params = v.params;
     }
     return variant;
