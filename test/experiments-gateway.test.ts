@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExperimentsPlatform } from '../src/platform/experiments/index.ts';
-import { testApp } from './helpers/app.ts';
+import { NO_LOAD_SHEDDING, testApp } from './helpers/app.ts';
 import type { TestSql } from './helpers/experiments.ts';
 
 let app: FastifyInstance;
@@ -20,9 +20,7 @@ beforeEach(async () => {
   ({ app } = await testApp({
     MODEL_PRICES: '{"mock/exp-": {"input": 1, "output": 2}}',
     EVENTS_FLUSH_INTERVAL_MS: '20',
-    // Opening in-memory PGlite blocks the event loop for seconds; load shedding is not under test.
-    LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
-    LOAD_SHED_RSS_MB: '0',
+    ...NO_LOAD_SHEDDING,
   }));
   await app.ready();
   sql = app.versus.db;

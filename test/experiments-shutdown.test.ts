@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gracefulClose } from '../src/lifecycle.ts';
-import { testApp } from './helpers/app.ts';
+import { NO_LOAD_SHEDDING, testApp } from './helpers/app.ts';
 
 describe('shutdown', () => {
   let dir: string;
@@ -20,8 +20,7 @@ describe('shutdown', () => {
       DATA_DIR: dir,
       EVENTS_FLUSH_INTERVAL_MS: '60000',
       EVENTS_FLUSH_BATCH: '100000',
-      LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
-      LOAD_SHED_RSS_MB: '0',
+      ...NO_LOAD_SHEDDING,
     };
     const { app } = await testApp(env);
     await app.ready();

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentsPlatform } from '../src/platform/experiments/index.ts';
-import { testApp } from './helpers/app.ts';
+import { NO_LOAD_SHEDDING, testApp } from './helpers/app.ts';
 import { event, type TestSql } from './helpers/experiments.ts';
 
 let app: FastifyInstance;
@@ -22,9 +22,7 @@ beforeAll(async () => {
   ({ app, logs } = await testApp({
     LOG_LEVEL: 'warn',
     EVENTS_FLUSH_INTERVAL_MS: '20',
-    // Opening in-memory PGlite blocks the event loop for seconds; load shedding is not under test.
-    LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
-    LOAD_SHED_RSS_MB: '0',
+    ...NO_LOAD_SHEDDING,
   }));
   await app.ready();
   sql = app.versus.db;

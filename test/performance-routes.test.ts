@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testApp } from './helpers/app.ts';
+import { NO_LOAD_SHEDDING, testApp } from './helpers/app.ts';
 
 const ADMIN = 'admin-key-abcdefghijklm';
 const CLIENT = 'client-key-abcdefghijkl';
@@ -19,8 +19,7 @@ async function start(env: Record<string, string> = {}) {
     API_KEYS: CLIENT,
     ADMIN_API_KEY: ADMIN,
     TARGET_MEMORY_USAGE_MB: '16384',
-    LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
-    LOAD_SHED_RSS_MB: '0',
+    ...NO_LOAD_SHEDDING,
     ...env,
   });
   app = t.app;

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { testApp } from './helpers/app.ts';
+import { NO_LOAD_SHEDDING, testApp } from './helpers/app.ts';
 
 const KEY = 'lane-exp-key-0123456789abcdef';
 const ADMIN = 'lane-exp-admin-key-0123456789';
@@ -36,9 +36,7 @@ async function listening(env: Record<string, string>): Promise<{ app: FastifyIns
   const { app } = await testApp({
     API_KEYS: KEY,
     EVENTS_FLUSH_INTERVAL_MS: '20',
-    // Opening in-memory PGlite blocks the event loop for seconds; load shedding is not under test.
-    LOAD_SHED_EVENT_LOOP_DELAY_MS: '0',
-    LOAD_SHED_RSS_MB: '0',
+    ...NO_LOAD_SHEDDING,
     ...env,
   });
   apps.push(app);

@@ -9,6 +9,13 @@ export interface TestApp {
   logs: () => string;
 }
 
+/**
+ * Env that turns load shedding off, for tests that do not test it: neither a stalled event loop
+ * (the embedded PGlite's first open blocks it for seconds) nor the test process's memory may turn
+ * their requests away.
+ */
+export const NO_LOAD_SHEDDING = { LOAD_SHED_EVENT_LOOP_DELAY_MS: '0', LOAD_SHED_RSS_MB: '0' } as const;
+
 /** Builds the app from an env map (embedded defaults below it) with logs captured in memory. */
 export async function testApp(
   env: Record<string, string> = {},
