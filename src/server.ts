@@ -45,6 +45,7 @@ import {
   installLoadShedding,
   installRateLimit,
   lazyChildLogger,
+  MAX_PATH_PARAM_LENGTH,
   sendError,
 } from './perf/web/index.ts';
 import { registerPerformanceRoutes, registerSystemRoutes } from './platform/api/index.ts';
@@ -152,7 +153,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 72_000,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
     // The router's and Node's HTTP parser's refusals get the error envelope too.
     frameworkErrors,
     clientErrorHandler,

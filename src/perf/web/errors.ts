@@ -23,6 +23,9 @@ import {
   UriTooLongError,
 } from '../errors.ts';
 
+/** Longest path parameter (an id or name in the URL) the router accepts: its `maxParamLength`. */
+export const MAX_PATH_PARAM_LENGTH = 200;
+
 interface ValidationIssue {
   instancePath: string;
   message?: string;
@@ -82,7 +85,9 @@ export function toAppError(error: unknown, requestId: string): AppError {
         { cause: err },
       );
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new UriTooLongError('a path segment is longer than 200 characters', { cause: err });
+      return new UriTooLongError(`a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters`, {
+        cause: err,
+      });
   }
   if (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400) {
     return new InvalidJsonError(`the request body is not valid JSON: ${err.message}`, { cause: err });

@@ -35,6 +35,7 @@ export {
   clientErrorHandler,
   frameworkErrors,
   installErrorHandling,
+  MAX_PATH_PARAM_LENGTH,
   sendError,
   toAppError,
 } from './errors.ts';
