@@ -659,8 +659,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       requestId: context.id,
     });
     if (routed !== undefined) {
-      // The route awaits this decision, unless a hook before it answers first (a 429): a rejection
-      // (an unknown experiment) must not go unhandled then, which would end the process.
+      // The route awaits this decision, unless something answers before it does (the instance
+      // starts shedding between the lane and Fastify's hooks, the client leaves): a rejection (an
+      // unknown experiment) must not go unhandled then, which would end the process. (The rate
+      // limit is decided before the lane routes, so a 429 never leaves a decision behind.)
       const pending = routed as Partial<PromiseLike<unknown>>;
       if (typeof pending.then === 'function') pending.then(undefined, ignore);
       (context.raw as LaneRaw)[kRouted] = routed;
