@@ -205,7 +205,7 @@ describe('front lane in an experiment', () => {
       }
       const expected = ['404 EXPERIMENT_NOT_FOUND', '404 EXPERIMENT_NOT_FOUND', '429 RATE_LIMITED'];
       expect(statuses).toEqual([expected, expected]);
-      // The lane's routing decision for the 429 is never awaited by the route: it must not surface.
+      // The 429 is decided before anything is routed: no routing rejection may surface for it.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(rejections).toEqual([]);
     } finally {
