@@ -70,6 +70,32 @@ describe.runIf(hasRedis)('with Redis', () => {
     await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
   });
 
+  it('messages on the bus channel that are not its own are ignored, and the bus keeps working', async () => {
+    const [a, b] = await instances(2);
+    const errors: unknown[] = [];
+    b!.on('error', (e) => errors.push(e));
+    await a!.set('k', 1);
+    expect(await b!.get('k')).toBe(1);
+    // Valid JSON of every other shape, and fields of the wrong types: another program's messages.
+    const foreign = [
+      'null',
+      '5',
+      '"x"',
+      'true',
+      '[]',
+      '{}',
+      '{"k":5}',
+      '{"k":[1,null]}',
+      '{"c":5}',
+      '{"t":"x","a":1}',
+    ];
+    const channel = `${names.at(-1)}!bus`;
+    for (const payload of foreign) await redis.publish(channel, payload);
+    await a!.set('k', 2);
+    await waitFor(async () => (await b!.get('k')) === 2, 2000, 5);
+    expect(errors).toEqual([]);
+  });
+
   it('clearing a namespace on A leaves every other namespace on B alone (bentocache #32)', async () => {
     const [a, b] = await instances(2);
     await a!.namespace('x').set('k', 'x');

@@ -89,13 +89,24 @@ export class Bus {
   }
 
   #receive(payload: Buffer): void {
-    let parsed: { i?: unknown } & Partial<Record<'k' | 'c' | 't' | 'd' | 'a', unknown>>;
+    let parsed: ({ i?: unknown } & Partial<Record<'k' | 'c' | 't' | 'd' | 'a', unknown>>) | null;
     try {
       parsed = JSON.parse(payload.toString('utf8'));
     } catch {
       return; // not ours: another program published on the channel
     }
-    if (parsed.i === this.id) return;
+    // Valid JSON that is not one of our messages (`null`, `5`, `"x"`) is not ours either: reading a
+    // field of `null` here would throw in the subscriber's event handler and end the process.
+    if (typeof parsed !== 'object' || parsed === null || parsed.i === this.id) return;
+    try {
+      this.#dispatch(parsed);
+    } catch (err) {
+      // The subscriber's event handler must not throw: counted and logged, the process goes on.
+      this.#handlers.onError(err as Error);
+    }
+  }
+
+  #dispatch(parsed: Partial<Record<'k' | 'c' | 't' | 'd' | 'a', unknown>>): void {
     if (Array.isArray(parsed.k))
       this.#handlers.onMessage({ k: parsed.k.filter((k) => typeof k === 'string') });
     else if (typeof parsed.c === 'string') this.#handlers.onMessage({ c: parsed.c });
