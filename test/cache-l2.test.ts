@@ -96,6 +96,21 @@ describe.runIf(hasRedis)('with Redis', () => {
     expect(errors).toEqual([]);
   });
 
+  it('deleteByTag of no tags and delete of 25,000 keys at once reach Redis without an error', async () => {
+    const [a] = await instances(1);
+    const errors: unknown[] = [];
+    a!.on('error', (e) => errors.push(e));
+    await a!.deleteByTag([]);
+    await a!.set('x1', 1);
+    await a!.set('x2', 2);
+    const keys = Array.from({ length: 25_000 }, (_, i) => `x${i}`);
+    await a!.delete(keys);
+    const name = a!.stats().name;
+    expect(await redis.exists(`${name}::x1`, `${name}::x2`)).toBe(0);
+    expect(errors).toEqual([]);
+    expect(a!.stats().counts.l2Errors).toBe(0);
+  });
+
   it('clearing a namespace on A leaves every other namespace on B alone (bentocache #32)', async () => {
     const [a, b] = await instances(2);
     await a!.namespace('x').set('k', 'x');
@@ -379,6 +394,26 @@ describe.runIf(hasRedis)('with Redis', () => {
       expect(await cache!.get('odd')).toBeUndefined();
       expect(await cache!.getOrSet('odd', () => 'rewritten')).toBe('rewritten');
       expect((await redis.getBuffer(`${name}::odd`))?.[0]).toBe(0x01);
+    });
+
+    it('treats an entry whose fields have the wrong types (tags not a list) as a miss', async () => {
+      const [cache] = await instances(1);
+      const name = cache!.stats().name;
+      const later = Date.now() + 60_000;
+      for (const tags of [5, 'x', {}, [1]]) {
+        await redis.set(
+          `${name}::bad`,
+          encodeEntryAs(
+            { createdAt: 1, expiresAt: later, staleUntil: later, tags, value: 'v' } as never,
+            0x01,
+          ),
+          'PX',
+          60_000,
+        );
+        expect(await cache!.get('bad')).toBeUndefined();
+        expect(await cache!.getOrSet('bad', () => 'rewritten')).toBe('rewritten');
+        await cache!.delete('bad');
+      }
     });
   });
 

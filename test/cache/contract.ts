@@ -350,6 +350,31 @@ export function cacheContract(
           code: 'CACHE_INVALID_OPTION',
         });
         expect(() => createCache({ ttl: 'soon' })).toThrow(/ttl/);
+        // A key Redis would store as U+FFFD, where '\uD800' and '\uFFFD' would meet.
+        await expect(cache.set('a\uD800', 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        await expect(cache.get('\uDFFF')).rejects.toThrow(/unpaired surrogate/);
+      });
+
+      it('refuses durations Redis or Node timers cannot keep, and keeps long ones that fit', async () => {
+        const cache = await make();
+        // Longer than Node's longest timer, which would fire after 1 ms.
+        await expect(cache.getOrSet('k', () => 1, { hardTimeout: '30d' })).rejects.toThrow(
+          /hardTimeout is 30d: at most 2147483647 ms \(24\.8 days\)/,
+        );
+        await expect(cache.getOrSet('k', () => 1, { softTimeout: 2 ** 31 })).rejects.toMatchObject({
+          code: 'CACHE_INVALID_OPTION',
+        });
+        expect(() => createCache({ l2: { timeout: '30d' } })).toThrow(/l2\.timeout/);
+        expect(() =>
+          createCache({ warmers: [{ name: 'w', interval: '30d', run: () => undefined }] }),
+        ).toThrow(/interval/);
+        // An expiry Redis would refuse.
+        await expect(cache.set('k', 1, { ttl: 1e300 })).rejects.toThrow(/ttl is 1e\+300: at most/);
+        await expect(cache.set('k', 1, { grace: '200000000000d' })).rejects.toMatchObject({
+          code: 'CACHE_INVALID_OPTION',
+        });
+        await cache.set('k', 'kept', { ttl: '30d', grace: '365d' });
+        expect(await cache.get('k')).toBe('kept');
         expect(() => createCache({ l1: { maxEntries: 0 } })).toThrow(/maxEntries/);
       });
 

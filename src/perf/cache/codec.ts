@@ -80,7 +80,14 @@ export function decodeEntry(buf: Buffer): Entry {
     fields = packr.unpack(zlib.zstdDecompressSync(buf.subarray(1)));
   } else if (codec === CODEC.msgpackGzip) fields = packr.unpack(zlib.gunzipSync(buf.subarray(1)));
   else throw new CodecError(`L2 value has unknown codec byte 0x${(codec ?? 0).toString(16)}`);
-  if (!Array.isArray(fields) || fields.length !== 5 || typeof fields[0] !== 'number') {
+  if (
+    !Array.isArray(fields) ||
+    fields.length !== 5 ||
+    typeof fields[0] !== 'number' ||
+    typeof fields[1] !== 'number' ||
+    typeof fields[2] !== 'number' ||
+    !(fields[3] === null || isStringArray(fields[3]))
+  ) {
     throw new CodecError('L2 value is not a cache entry');
   }
   const [createdAt, expiresAt, staleUntil, tags, value] = fields as [
@@ -91,4 +98,10 @@ export function decodeEntry(buf: Buffer): Entry {
     unknown,
   ];
   return newEntry(value, createdAt, expiresAt, staleUntil, tags ?? undefined);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const v of value) if (typeof v !== 'string') return false;
+  return true;
 }

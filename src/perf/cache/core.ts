@@ -16,7 +16,7 @@ import {
   L1_SET,
   L1_STALE,
 } from './counters.ts';
-import { toMs } from './duration.ts';
+import { MAX_TIMER_MS, toMs } from './duration.ts';
 import { clock, type Entry, makeEntry, newEntry, readNow } from './entry.ts';
 import { CacheClosedError, CacheFactoryTimeoutError, CacheInvalidOptionError } from './errors.ts';
 import { Events } from './events.ts';
@@ -453,7 +453,7 @@ export class CacheCore {
     const bus = this.#remote?.bus;
     if (bus === undefined || bus.subscribed) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeout);
+      const timer = setTimeout(() => resolve(false), Math.min(timeout, MAX_TIMER_MS));
       timer.unref();
       void bus.subscribedOnce.then(() => {
         clearTimeout(timer);

@@ -35,6 +35,9 @@ let Command: typeof IORedisCommand | undefined;
 /** An entry, undefined for a miss, null when Redis could not be asked (failure, breaker). */
 export type L2Read = Entry | undefined | null;
 
+/** Keys per DEL when many are deleted at once. */
+const DELETE_CHUNK = 10_000;
+
 export interface L2Options {
   timeout: number;
   breakerThreshold: number;
@@ -167,7 +170,20 @@ export class RedisTier {
 
   delete(keys: string[]): Promise<boolean> {
     if (keys.length === 0) return Promise.resolve(true);
-    return this.#command('delete', () => this.redis.del(...keys), L2_DELETE, L2_DELETE_ERROR);
+    // In chunks: a DEL of 300,000 spread arguments overflows the call stack.
+    return this.#command(
+      'delete',
+      () => {
+        if (keys.length <= DELETE_CHUNK) return this.redis.del(...keys);
+        const sent: Promise<number>[] = [];
+        for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
+          sent.push(this.redis.del(...keys.slice(i, i + DELETE_CHUNK)));
+        }
+        return Promise.all(sent);
+      },
+      L2_DELETE,
+      L2_DELETE_ERROR,
+    );
   }
 
   /** Deletes every key matching the patterns (SCAN, never KEYS: Redis keeps serving meanwhile). */

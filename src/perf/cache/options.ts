@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { MetricsRegistry } from '../metrics/index.ts';
-import { type Duration, toMs } from './duration.ts';
+import { type Duration, MAX_TIMER_MS, toMs } from './duration.ts';
 import { CacheInvalidOptionError } from './errors.ts';
 import type { Warmer } from './types.ts';
 
@@ -132,17 +132,17 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
     name: checkName(o.name ?? 'versus', 'name'),
     ttl,
     grace,
-    graceBackoff: toMs(o.graceBackoff ?? 5000, 'graceBackoff'),
-    softTimeout: toMs(o.softTimeout ?? 0, 'softTimeout'),
-    hardTimeout: o.hardTimeout === undefined ? 0 : toMs(o.hardTimeout, 'hardTimeout'),
+    graceBackoff: toMs(o.graceBackoff ?? 5000, 'graceBackoff', MAX_TIMER_MS),
+    softTimeout: toMs(o.softTimeout ?? 0, 'softTimeout', MAX_TIMER_MS),
+    hardTimeout: o.hardTimeout === undefined ? 0 : toMs(o.hardTimeout, 'hardTimeout', MAX_TIMER_MS),
     maxEntries: positiveInt(o.l1?.maxEntries, 'l1.maxEntries', 10_000)!,
     maxBytes: positiveInt(o.l1?.maxBytes, 'l1.maxBytes', undefined),
     sizeOf: o.l1?.sizeOf,
     redis: o.redis,
-    l2Timeout: toMs(o.l2?.timeout ?? 50, 'l2.timeout'),
+    l2Timeout: toMs(o.l2?.timeout ?? 50, 'l2.timeout', MAX_TIMER_MS),
     breakerThreshold: positiveInt(o.l2?.breakerThreshold, 'l2.breakerThreshold', 5)!,
-    breakerPause: toMs(o.l2?.breakerPause ?? 5000, 'l2.breakerPause'),
-    lock: { enabled: o.lock?.enabled === true, ttl: toMs(o.lock?.ttl ?? 5000, 'lock.ttl') },
+    breakerPause: toMs(o.l2?.breakerPause ?? 5000, 'l2.breakerPause', MAX_TIMER_MS),
+    lock: { enabled: o.lock?.enabled === true, ttl: toMs(o.lock?.ttl ?? 5000, 'lock.ttl', MAX_TIMER_MS) },
     bus: o.bus ?? true,
     tagRecordTtl,
     compression: { enabled: o.compression?.enabled ?? true, threshold },
@@ -192,8 +192,10 @@ export function resolveCall(
   return {
     ttl,
     grace,
-    softTimeout: o.softTimeout === undefined ? base.softTimeout : toMs(o.softTimeout, 'softTimeout'),
-    hardTimeout: o.hardTimeout === undefined ? base.hardTimeout : toMs(o.hardTimeout, 'hardTimeout'),
+    softTimeout:
+      o.softTimeout === undefined ? base.softTimeout : toMs(o.softTimeout, 'softTimeout', MAX_TIMER_MS),
+    hardTimeout:
+      o.hardTimeout === undefined ? base.hardTimeout : toMs(o.hardTimeout, 'hardTimeout', MAX_TIMER_MS),
     tags,
   };
 }
@@ -223,6 +225,12 @@ export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key === '' || key.charCodeAt(0) === 0) {
     throw new CacheInvalidOptionError(
       `cache key is ${typeof key === 'string' ? JSON.stringify(key.slice(0, 40)) : typeof key}: expected a non-empty string not starting with NUL`,
+    );
+  }
+  // A lone surrogate becomes U+FFFD in Redis, so '\uD800' and '\uFFFD' would share one entry.
+  if (!key.isWellFormed()) {
+    throw new CacheInvalidOptionError(
+      `cache key ${JSON.stringify(key.slice(0, 40))} has an unpaired surrogate: keys must be well-formed Unicode`,
     );
   }
   return key;

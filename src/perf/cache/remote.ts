@@ -251,6 +251,8 @@ export class Remote {
   }
 
   async invalidateTags(tagIds: string[], kind: 'delete' | 'expire', at: number): Promise<void> {
+    // No tags: nothing to record (an MSET of nothing is an error Redis would count as a failure).
+    if (tagIds.length === 0) return;
     const suffix = kind === 'delete' ? '!d' : '!e';
     const value = String(at);
     const ttl = this.#d.o.tagRecordTtl;

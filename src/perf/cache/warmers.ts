@@ -1,5 +1,5 @@
 /** Warmers: named jobs that fill the cache at start-up and then on their interval. */
-import { toMs } from './duration.ts';
+import { MAX_TIMER_MS, toMs } from './duration.ts';
 import { CacheInvalidOptionError } from './errors.ts';
 import type { Cache, Warmer } from './types.ts';
 
@@ -26,7 +26,9 @@ export class Warmers {
       throw new CacheInvalidOptionError('a warmer needs a name (string) and a run(cache, signal) function');
     }
     const interval =
-      warmer.interval === undefined ? 0 : toMs(warmer.interval, `warmer ${warmer.name} interval`);
+      warmer.interval === undefined
+        ? 0
+        : toMs(warmer.interval, `warmer ${warmer.name} interval`, MAX_TIMER_MS);
     const reg: Registered = { warmer, timer: undefined, running: undefined };
     this.#registered.add(reg);
     void this.#run(reg, cache);
