@@ -748,12 +748,21 @@ export function testConfig(env: Env = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: ':memory:', ...env });
 }
 
-/** Strips the password from a connection URL so it can be printed. */
+/**
+ * Query parameters of a connection URL that carry a secret: node-postgres reads `password`,
+ * `sslpassword` and `sslkey` from the query string as well as from the URL's user part.
+ */
+const SECRET_PARAMS = ['password', 'sslpassword', 'sslkey', 'pass', 'token'];
+
+/** Strips the password (in the user part or the query string) from a connection URL so it can be printed. */
 export function redactUrl(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   try {
     const u = new URL(raw);
     if (u.password !== '') u.password = '***';
+    for (const name of [...u.searchParams.keys()]) {
+      if (SECRET_PARAMS.includes(name.toLowerCase())) u.searchParams.set(name, '***');
+    }
     return u.toString();
   } catch {
     return '(unparseable URL)';

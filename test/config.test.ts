@@ -153,6 +153,10 @@ describe('config', () => {
   it('redacts passwords in URLs it prints', () => {
     expect(redactUrl('postgres://user:secret@db:5432/x')).toBe('postgres://user:***@db:5432/x');
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    // node-postgres takes the password from the query string too.
+    const withQuery = redactUrl('postgres://u:a@db/x?password=s3cret&sslmode=require&SSLPassword=k3y')!;
+    expect(withQuery).not.toMatch(/s3cret|k3y/);
+    expect(withQuery).toBe('postgres://u:***@db/x?password=***&sslmode=require&SSLPassword=***');
   });
 
   it('declares every variable DESIGN.md names', () => {
