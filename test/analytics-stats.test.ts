@@ -371,6 +371,14 @@ describe('not enough data', () => {
   });
   it('gives p_value null with zero variance on both sides', () => {
     expect(welch({ n: 10, mean: 3, variance: 0 }, { n: 12, mean: 4, variance: 0 }).p_value).toBeNull();
+    // Equal values summed in floating point: PostgreSQL's var_samp of six costs of 2.21e-5.
+    const rounding = welch({ n: 6, mean: 2.21e-5, variance: 3.06e-43 }, { n: 6, mean: 4.42e-5, variance: 0 });
+    expect(rounding.p_value).toBeNull();
+    expect(rounding.ci95).toBeNull();
+    // A real spread, however small, is still tested.
+    expect(
+      welch({ n: 6, mean: 100, variance: 1e-6 }, { n: 6, mean: 100.01, variance: 1e-6 }).p_value,
+    ).not.toBeNull();
     expect(twoProportion({ x: 0, n: 100 }, { x: 0, n: 90 }).p_value).toBeNull();
     expect(twoProportion({ x: 100, n: 100 }, { x: 90, n: 90 }).p_value).toBeNull();
   });

@@ -27,12 +27,24 @@ function noTest(difference: number | null): TestResult {
   return { difference, ci95: null, p_value: null, significant: false };
 }
 
+/**
+ * A sample's variance, with the rounding error of summing equal values taken as the zero it is:
+ * the database's var_samp of six equal costs of 2.2e-5 is 3e-43, not 0, which would make a
+ * zero-width interval and a p-value of 1e-206 out of no spread at all. A variance below
+ * (1e-9 × mean)² is far under any real spread of the metrics compared here.
+ */
+function varianceOf(s: Summary): number {
+  const v = Math.max(0, s.variance);
+  const tolerance = (1e-9 * s.mean) ** 2;
+  return v <= tolerance ? 0 : v;
+}
+
 /** Welch's unequal-variance t-test of variant − baseline, with the Welch–Satterthwaite interval. */
 export function welch(baseline: Summary, variant: Summary, alpha = ALPHA): TestResult {
   const difference = baseline.n > 0 && variant.n > 0 ? variant.mean - baseline.mean : null;
   if (difference === null || baseline.n < 2 || variant.n < 2) return noTest(difference);
-  const vb = Math.max(0, baseline.variance) / baseline.n;
-  const vv = Math.max(0, variant.variance) / variant.n;
+  const vb = varianceOf(baseline) / baseline.n;
+  const vv = varianceOf(variant) / variant.n;
   const se2 = vb + vv;
   if (!(se2 > 0)) return noTest(difference);
   const se = Math.sqrt(se2);
