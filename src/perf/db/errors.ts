@@ -91,7 +91,7 @@ export function toDbError(err: unknown, statement: string): AppError {
         cause: sanitised(e, message, statement),
       });
     }
-    const safe = /^22/.test(e.code) ? message.replace(/"[^"]*"/g, '"…"') : message;
+    const safe = /^22/.test(e.code) ? withoutQuotedValues(message) : message;
     const cause = sanitised(e, safe, statement);
     if (/^23/.test(e.code)) {
       return new DbConstraintError(`the write breaks a constraint (SQLSTATE ${e.code}): ${safe}`, {
@@ -117,6 +117,14 @@ export function toDbError(err: unknown, statement: string): AppError {
   // statement beside it for the log.
   const cause = Object.assign(new Error('the statement failed', { cause: err }), { statement });
   return new DbQueryError(`the statement failed: ${message}`, { cause });
+}
+
+/**
+ * A server message with its quoted parts (`invalid input syntax for type integer: "abc"`) elided:
+ * they can be the row's values, which may be personal data.
+ */
+export function withoutQuotedValues(message: string): string {
+  return message.replace(/"[^"]*"/g, '"…"');
 }
 
 /**

@@ -13,6 +13,7 @@ export {
   DbTransactionConflictError,
   DbUnavailableError,
   sqlstateOf,
+  withoutQuotedValues,
 } from './errors.ts';
 export type { MigrationReport } from './migrations.ts';
 export type { Suggestion } from './plan.ts';

@@ -5,7 +5,7 @@
  * marker when Redis is configured; otherwise one re-check after a flush interval).
  */
 
-import { sqlstateOf } from '../../perf/db/index.ts';
+import { sqlstateOf, withoutQuotedValues } from '../../perf/db/index.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { ExperimentEvent } from './model.ts';
 import { eventExperiment, insertEvents, isUnwritableEventError, type SqlClient } from './store.ts';
@@ -104,7 +104,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         // log. Ids only: the unit and the database's quoted values can be personal data.
         const total = buffer.stats().rejected;
         if (total === 1 || total % 100 === 0) {
-          const message = String((err as Error)?.message ?? err).replace(/"[^"]*"/g, '"…"');
+          const message = withoutQuotedValues(String((err as Error)?.message ?? err));
           log.warn(
             {
               err: { sqlstate: sqlstateOf(err), message },
