@@ -9,6 +9,7 @@ import {
   type LoadShedder,
   rateLimitDecision,
 } from '../src/perf/web/index.ts';
+import { memoryStore, type RateLimitStore, redisStore } from '../src/perf/web/rate-limit-store.ts';
 import { testApp } from './helpers/app.ts';
 import { waitFor } from './helpers/http.ts';
 import { hasRedis, REDIS_URL, uniqueName } from './helpers/services.ts';
@@ -30,13 +31,80 @@ describe('rate limit decision (sliding window)', () => {
     expect(rateLimitDecision({ current: 6, previous: 10 }, 10, W, W / 2).allowed).toBe(false);
   });
   it('tells when to retry', () => {
-    // current alone over the limit: wait for the next window.
+    // This window full (10 counted, this one the 11th): the wait runs into the next window until
+    // the 10 weigh at most 9 there, 6 s in.
     const over = rateLimitDecision({ current: 11, previous: 0 }, 10, W, 45_000);
-    expect(over).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 15 });
+    expect(over).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 21 });
     // Over only through the previous window: allowed again once its weight has decayed enough.
     const decaying = rateLimitDecision({ current: 6, previous: 10 }, 10, W, W / 2);
     expect(decaying.retryAfterS).toBeGreaterThanOrEqual(1);
     expect(decaying.retryAfterS).toBeLessThan(30);
+  });
+});
+
+/** One request at `now` through a store, decided as the limiter decides it. */
+async function request(store: RateLimitStore, key: string, limit: number, now: number) {
+  const W = 60_000;
+  const counts = await store.hit(key, Math.floor(now / W), W, limit, 1 - (now % W) / W);
+  return rateLimitDecision(counts, limit, W, now);
+}
+
+const stores: [string, () => RateLimitStore][] = [['memory', () => memoryStore(60_000)]];
+const storeRedis = hasRedis ? new Redis(REDIS_URL!) : undefined;
+const storePrefix = `${uniqueName('rl')}:`;
+if (storeRedis !== undefined) stores.push(['redis', () => redisStore(storeRedis, storePrefix)]);
+afterAll(async () => {
+  if (storeRedis === undefined) return;
+  const keys = await storeRedis.keys(`${storePrefix}*`);
+  if (keys.length > 0) await storeRedis.del(...keys);
+  await storeRedis.quit();
+});
+
+describe.each(stores)('rate limit counters (%s)', (_name, make) => {
+  const W = 60_000;
+  const base = 1_000 * W; // the start of window 1000
+
+  it('does not count refused requests', async () => {
+    const store = make();
+    const key = uniqueName('k');
+    for (let i = 0; i < 3; i++) expect((await request(store, key, 3, base + i)).allowed).toBe(true);
+    for (let i = 0; i < 50; i++) expect((await request(store, key, 3, base + 10 + i)).allowed).toBe(false);
+    // The next window sees the 3 admitted hits, not 53: two thirds of the way in they weigh 1.
+    const later = await request(store, key, 3, base + W + (2 * W) / 3 + 1);
+    expect(later).toMatchObject({ allowed: true, remaining: 1 });
+    store.close();
+  });
+
+  // Bursts of several sizes at several points of a window, in the previous window or in this
+  // one; the first refused client retries exactly when Retry-After said, with no other traffic:
+  // it is admitted then, and a second earlier (when the wait is longer) it is still refused.
+  it('admits a client that waits Retry-After, and not a second earlier', async () => {
+    const store = make();
+    let checked = 0;
+    let intoNextWindow = 0;
+    for (const limit of [1, 2, 5, 10]) {
+      for (const offset of [0, 0.25, 0.5, 0.9].map((f) => Math.round(f * W))) {
+        for (const burst of [limit, limit + 3, 3 * limit]) {
+          for (const start of [base - W + offset, base + offset]) {
+            const key = uniqueName('k');
+            for (let i = 0; i < burst; i++) await request(store, key, limit, start + i);
+            const now = start + burst;
+            const refused = await request(store, key, limit, now);
+            expect(refused.allowed).toBe(false);
+            const wait = refused.retryAfterS * 1000;
+            if (wait > 1000)
+              expect((await request(store, key, limit, now + wait - 1000)).allowed).toBe(false);
+            const retried = await request(store, key, limit, now + wait);
+            expect(retried.allowed, `limit ${limit}, burst ${burst}, from ${start - base}`).toBe(true);
+            checked++;
+            if (Math.floor((now + wait) / W) > Math.floor(now / W)) intoNextWindow++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(96);
+    expect(intoNextWindow).toBeGreaterThan(10);
+    store.close();
   });
 });
 

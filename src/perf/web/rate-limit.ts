@@ -16,7 +16,13 @@ import type { Redis } from '../redis/index.ts';
 import type { Principal } from './auth.ts';
 import { sendError } from './errors.ts';
 import { routedPath } from './path.ts';
-import { memoryStore, type RateLimitStore, redisStore, type WindowCounts } from './rate-limit-store.ts';
+import {
+  admits,
+  memoryStore,
+  type RateLimitStore,
+  redisStore,
+  type WindowCounts,
+} from './rate-limit-store.ts';
 
 export const RateLimitedError = defineError(
   'RATE_LIMITED',
@@ -95,19 +101,34 @@ export function decide(
 ): RateLimitDecision {
   const elapsed = now % windowMs;
   const weight = 1 - elapsed / windowMs;
-  const used = counts.previous * weight + counts.current;
+  const { current, previous } = counts;
+  const used = previous * weight + current;
   const resetS = Math.max(1, Math.ceil((windowMs - elapsed) / 1000));
-  if (used <= limit) {
-    return { allowed: true, limit, remaining: Math.floor(limit - used), resetS, retryAfterS: 0 };
+  if (counts.admitted ?? admits(previous, weight, current, limit)) {
+    return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - used)), resetS, retryAfterS: 0 };
   }
-  // Allowed again once the previous window's weight has decayed enough, or at the next window
-  // when the current one alone is over.
-  let waitMs = windowMs - elapsed;
-  if (counts.current < limit && counts.previous > 0) {
-    const fraction = 1 - (limit - counts.current) / counts.previous;
-    waitMs = Math.min(waitMs, Math.max(0, fraction * windowMs - elapsed));
+  // The refused hit was not counted; the same request is admitted once the estimate has room for
+  // it, with no other traffic in between. The previous window decays linearly over this one...
+  let waitMs: number;
+  if (current <= limit) {
+    // previous * (1 - t / windowMs) + current <= limit, at t = fraction * windowMs.
+    const fraction = 1 - (limit - current) / previous;
+    waitMs = Math.max(0, fraction * windowMs - elapsed);
+  } else {
+    // ... but when this window alone is full, the wait runs into the next one, where this
+    // window's count is the previous one and still weighs in: (current - 1) * (1 - t / windowMs)
+    // + 1 <= limit.
+    const full = current - 1; // >= limit >= 1
+    const fraction = Math.max(0, 1 - (limit - 1) / full);
+    waitMs = windowMs - elapsed + fraction * windowMs;
   }
-  return { allowed: false, limit, remaining: 0, resetS, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
+  return {
+    allowed: false,
+    limit,
+    remaining: 0,
+    resetS,
+    retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)),
+  };
 }
 
 export function installRateLimit(app: FastifyInstance, options: RateLimitOptions): RateLimiter | undefined {
@@ -160,9 +181,11 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
   const hit = (key: string): RateLimitDecision | Promise<RateLimitDecision> => {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
-    if (shared === undefined)
-      return decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now);
-    return (shared.hit(key, window, windowMs) as Promise<WindowCounts>).then(
+    const weight = 1 - (now % windowMs) / windowMs;
+    const locally = (): RateLimitDecision =>
+      decide(local.hit(key, window, windowMs, limit, weight) as WindowCounts, limit, windowMs, now);
+    if (shared === undefined) return locally();
+    return (shared.hit(key, window, windowMs, limit, weight) as Promise<WindowCounts>).then(
       (counts) => decide(counts, limit, windowMs, now),
       (err: unknown) => {
         if (now - lastWarning > 30_000) {
@@ -172,7 +195,7 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
             'rate limit store (redis) failed; limiting per instance until it is back',
           );
         }
-        return decide(local.hit(key, window, windowMs) as WindowCounts, limit, windowMs, now);
+        return locally();
       },
     );
   };
