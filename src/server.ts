@@ -31,6 +31,7 @@ import type { Redis } from './perf/redis/index.ts';
 import { createResilience, type Resilience } from './perf/resilience/index.ts';
 import {
   clientErrorHandler,
+  clientRequestId,
   createFrontLane,
   type FrontLane,
   frameworkErrors,
@@ -214,6 +215,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   installErrorHandling(app);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    const client = clientRequestId(request.raw);
+    if (client !== undefined) reply.header('x-client-request-id', client);
     if (versus.closing && !request.url.startsWith('/health')) {
       reply.header('connection', 'close');
       sendError(reply, new ShuttingDownError('the server is shutting down; retry on another instance'));

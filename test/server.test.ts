@@ -155,27 +155,47 @@ describe('error format', () => {
     expect(res.statusCode).toBe(500);
     expect(res.json().error.code).toBe('INTERNAL_ERROR');
     expect(res.body).not.toContain('hunter2');
-    expect(res.json().error.message).toContain('req-boom-1');
-    expect(logs()).toContain('"reqId":"req-boom-1"');
+    const id = String(res.headers['x-request-id']);
+    expect(res.json().error.message).toContain(id);
+    // The line carries Versus's id and the caller's own.
+    expect(logs()).toContain(`"reqId":"${id}","clientRequestId":"req-boom-1"`);
   });
 });
 
 describe('request ids', () => {
-  it('echoes a sane x-request-id and generates one otherwise', async () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  it('makes a new id for every request and echoes a sane caller id as x-client-request-id', async () => {
     ({ app } = await testApp({}, echoRoutes));
-    const given = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123_x.y:z' } });
-    expect(given.headers['x-request-id']).toBe('abc-123_x.y:z');
     const generated = await app.inject({ url: '/health' });
-    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(generated.headers['x-request-id']).toMatch(UUID);
+    expect(generated.headers['x-client-request-id']).toBeUndefined();
+    // A caller's id, sent twice, is echoed twice; the request ids stay unique.
+    const ids = new Set<string>();
+    for (const header of ['x-request-id', 'x-client-request-id', 'x-request-id']) {
+      const given = await app.inject({ url: '/health', headers: { [header]: 'abc-123_x.y:z' } });
+      expect(given.headers['x-client-request-id']).toBe('abc-123_x.y:z');
+      expect(given.headers['x-request-id']).toMatch(UUID);
+      ids.add(String(given.headers['x-request-id']));
+    }
+    expect(ids.size).toBe(3);
+    // x-client-request-id wins over x-request-id; an unsafe value is neither echoed nor kept.
+    const both = await app.inject({
+      url: '/health',
+      headers: { 'x-client-request-id': 'mine', 'x-request-id': 'proxy-1' },
+    });
+    expect(both.headers['x-client-request-id']).toBe('mine');
     const unsafe = await app.inject({ url: '/health', headers: { 'x-request-id': 'a b<script>' } });
-    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(unsafe.headers['x-request-id']).toMatch(UUID);
+    expect(unsafe.headers['x-client-request-id']).toBeUndefined();
   });
 
-  it('keeps the request id on error replies', async () => {
+  it('keeps both ids on error replies', async () => {
     ({ app } = await testApp({}, echoRoutes));
     const res = await app.inject({ url: '/nope', headers: { 'x-request-id': 'err-id-7' } });
     expect(res.statusCode).toBe(404);
-    expect(res.headers['x-request-id']).toBe('err-id-7');
+    expect(res.headers['x-request-id']).toMatch(UUID);
+    expect(res.headers['x-client-request-id']).toBe('err-id-7');
   });
 });
 

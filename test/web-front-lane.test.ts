@@ -171,14 +171,16 @@ describe('front lane', () => {
     expect(app.versus.lane.stats().answered).toBe(1);
   });
 
-  it('keeps a sane incoming x-request-id and replaces an unsafe one', async () => {
+  it('makes its own request id and echoes a sane caller id as x-client-request-id', async () => {
     const { url } = await listening();
     await post(url, ask('ids'));
     const kept = await post(url, ask('ids'), { 'x-request-id': 'trace-42.a:b' });
     expect(kept.headers['x-cache']).toBe('HIT');
-    expect(kept.headers['x-request-id']).toBe('trace-42.a:b');
+    expect(kept.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(kept.headers['x-client-request-id']).toBe('trace-42.a:b');
     const replaced = await post(url, ask('ids'), { 'x-request-id': 'bad id <script>' });
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(replaced.headers['x-client-request-id']).toBeUndefined();
   });
 
   it('checks API keys as the auth hook does, and keeps each key its own cache', async () => {
@@ -319,7 +321,7 @@ describe('front lane', () => {
     expect(app.versus.lane.stats().answered).toBe(1);
     expect(records).toHaveLength(2);
     expect(records[1]).toMatchObject({
-      requestId: 'measured-hit',
+      requestId: hit.headers['x-request-id'],
       model: 'mock/fast',
       status: 200,
       cacheHit: true,

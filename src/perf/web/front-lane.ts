@@ -43,7 +43,7 @@ import type { CachedBody } from './cached-body.ts';
 import type { Compression } from './compression.ts';
 import { isCompressible, varyWithAcceptEncoding } from './encoding.ts';
 import { handOverDecision, type RateLimitDecision, type RateLimiter } from './rate-limit.ts';
-import { genRequestId } from './request-id.ts';
+import { clientRequestId, genRequestId } from './request-id.ts';
 
 /** What a lookup found: the body to send and the headers that go with it. */
 export interface LaneAnswer {
@@ -221,6 +221,8 @@ export function createFrontLane(options: FrontLaneOptions = {}): FrontLane {
       const found = lookup(text, context);
       if (found === undefined) return false;
       const headers: Record<string, string> = { 'x-request-id': context.id };
+      const client = clientRequestId(req);
+      if (client !== undefined) headers['x-client-request-id'] = client;
       for (const name in found.headers) headers[name] = found.headers[name]!;
       if (d !== undefined) limiter!.headers(headers, d);
       const sending = send(res, context, found, headers);

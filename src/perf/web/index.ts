@@ -79,5 +79,5 @@ export {
   type RateLimiter,
   type RateLimitOptions,
 } from './rate-limit.ts';
-export { genRequestId } from './request-id.ts';
+export { clientRequestId, genRequestId } from './request-id.ts';
 export { LazyRequestLogger, lazyChildLogger } from './request-logger.ts';

@@ -7,8 +7,11 @@ const kRequestId = Symbol('versus.requestId');
 type Identified = IncomingMessage & { [kRequestId]?: string };
 
 /**
- * Fastify `genReqId`: keeps a caller's `x-request-id` when it is a sane token (so traces join up
- * across services), and generates a UUID otherwise. Unsafe values are replaced, never echoed.
+ * Fastify `genReqId`: a new UUID for every request. The request id is the response's id (an
+ * experiment's event, the completion's `chatcmpl-<id>`, what feedback names), so it must be unique,
+ * and a caller's own id is not: a trace id sent with every call of a session, or a retry's, would
+ * make later requests collide with the first one's event. The caller's id is kept beside it
+ * (`clientRequestId`): echoed as `x-client-request-id` and bound to the request's log lines.
  *
  * The id is made once per raw request and kept on it: the front lane asks first for a request it
  * reads, and when it hands that request to Fastify, Fastify must get the same id back. Work filed
@@ -19,8 +22,18 @@ export function genRequestId(req: IncomingMessage): string {
   const identified = req as Identified;
   const made = identified[kRequestId];
   if (made !== undefined) return made;
-  const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+  const id = randomUUID();
   identified[kRequestId] = id;
   return id;
+}
+
+/**
+ * The caller's own request id: `x-client-request-id`, else `x-request-id` (what proxies set),
+ * when it is a sane token (1-128 of letters, digits, `_ . : -`). Anything else is dropped, never
+ * echoed or logged.
+ */
+export function clientRequestId(req: IncomingMessage): string | undefined {
+  const headers = req.headers;
+  const given = headers['x-client-request-id'] ?? headers['x-request-id'];
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : undefined;
 }

@@ -8,8 +8,10 @@
  * calls with a level check and makes the real child (the same bindings, so the lines are the
  * same) on the first call that writes.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
+import { clientRequestId } from './request-id.ts';
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 type Level = keyof typeof LEVELS;
@@ -106,11 +108,17 @@ export class LazyRequestLogger {
   silent(): void {}
 }
 
-/** For Fastify's `childLoggerFactory` option. */
+/**
+ * For Fastify's `childLoggerFactory` option. The caller's own request id, when it sent a sane one,
+ * is bound as `clientRequestId` beside Fastify's `reqId`, so a request's lines are found by either.
+ */
 export function lazyChildLogger(
   logger: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildLoggerOptions,
+  raw?: IncomingMessage,
 ): FastifyBaseLogger {
-  return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+  const client = raw === undefined ? undefined : clientRequestId(raw);
+  const all = client === undefined ? bindings : { ...bindings, clientRequestId: client };
+  return new LazyRequestLogger(logger, all, options) as unknown as FastifyBaseLogger;
 }
