@@ -226,4 +226,27 @@ describe('experiments through the gateway', () => {
     expect(body.srm.ok).toBe(body.srm.p_value >= body.srm.alpha);
     expect(body.srm.alpha).toBe(0.001);
   });
+
+  it('keeps the results ETag while nothing new is recorded, so a poll gets 304 after a recompute', async () => {
+    const e = await create('etag-loop');
+    for (let u = 0; u < 6; u++) await chat(e.name, `user-${u}`);
+    await platform.recorder.flush();
+    const url = `/v1/experiments/${e.id}/results`;
+    const first = await app.inject({ url });
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^W\//);
+    // Past the memo's 2 s the document is rebuilt (a new generated_at): same content, same tag.
+    await new Promise((r) => setTimeout(r, 2_100));
+    const again = await app.inject({ url, headers: { 'if-none-match': etag } });
+    expect(again.headers['x-results-source']).not.toBe('memo');
+    expect(again.statusCode).toBe(304);
+    // A new event changes the content and the tag.
+    await chat(e.name, 'user-new');
+    await platform.recorder.flush();
+    await new Promise((r) => setTimeout(r, 2_100));
+    const changed = await app.inject({ url, headers: { 'if-none-match': etag } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    expect(changed.json().variants.reduce((n: number, v: { requests: number }) => n + v.requests, 0)).toBe(7);
+  });
 });
