@@ -249,4 +249,36 @@ describe('experiments through the gateway', () => {
     expect(changed.headers.etag).not.toBe(etag);
     expect(changed.json().variants.reduce((n: number, v: { requests: number }) => n + v.requests, 0)).toBe(7);
   });
+
+  it('gives a cache hit in an experiment its own id, so feedback lands on its event', async () => {
+    const e = await create('cached-feedback', { cache: { ttl_s: 60 } });
+    // One unit: the same variant, so the second and third requests are hits of the first's answer.
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await chat(e.name, 'same-user'));
+    expect(answers.map((a) => a.headers['x-cache'])).toEqual(['MISS', 'HIT', 'HIT']);
+    for (const a of answers) expect(a.json().id).toBe(`chatcmpl-${a.headers['x-request-id']}`);
+    expect(answers[1]!.json().choices).toEqual(answers[0]!.json().choices);
+    await platform.recorder.flush();
+    const feedback = await app.inject({
+      method: 'POST',
+      url: '/v1/feedback',
+      payload: { response_id: answers[2]!.json().id, score: 0.25 },
+    });
+    expect(feedback.statusCode, feedback.body).toBe(201);
+    await platform.recorder.flush();
+    const events = (await app.inject({ url: `/v1/experiments/${e.id}/events` })).body
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { response_id: string; feedback_score: number | null; cache_hit: boolean },
+      );
+    const scored = events.filter((ev) => ev.feedback_score !== null);
+    expect(scored).toEqual([
+      expect.objectContaining({
+        response_id: answers[2]!.headers['x-request-id'],
+        feedback_score: 0.25,
+        cache_hit: true,
+      }),
+    ]);
+  });
 });

@@ -310,13 +310,22 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   /**
    * Answers with a cached completion: the body serialised once per cached object and compressed
-   * once per coding. A promise only when a coding must be made for the first time.
+   * once per coding (outside experiments). A promise only when a coding must be made for the
+   * first time.
    */
   function replyHit(call: Call, value: CachedCompletion): FastifyReply | Promise<FastifyReply> {
     const { reply, record } = call;
     const fallbackFrom = recordHit(record, value);
     if (fallbackFrom !== undefined) reply.header('x-fallback-from', fallbackFrom);
     reply.header('x-cache', 'HIT').header('x-gateway-overhead-ms', overhead(reply, call.timing, 'cache'));
+    if (record.experimentId !== undefined) {
+      // In an experiment each answer is an event that feedback names by the body's id: a hit
+      // carries its own, not the id of the request that filled the cache (whose event feedback
+      // would land on), so its body is made for it (and compressed, if at all, as a dynamic one).
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(completionJson(`chatcmpl-${call.request.id}`, value));
+    }
     const body = hitBody(value, call.request.id);
     // Apps built without the compression plugin (some tests) send the body uncompressed.
     const compression = call.request.server.compression as Compression | undefined;
