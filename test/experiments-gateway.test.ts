@@ -2,6 +2,7 @@
  * Experiments through the gateway: assignment and x-variant, one event per request, pausing,
  * feedback, export and results over HTTP (app.inject) with the in-process mock provider.
  */
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExperimentsPlatform } from '../src/platform/experiments/index.ts';
@@ -204,6 +205,13 @@ describe('experiments through the gateway', () => {
     expect(rows.filter((r) => r.feedback_score !== null)).toHaveLength(30);
     expect(rows.every((r) => r.cost_usd > 0)).toBe(true);
     expect((await app.inject({ url: `/v1/experiments/${e.id}/events?format=xml` })).statusCode).toBe(400);
+    // The export is compressed as it streams, when the client accepts a coding.
+    const zipped = await app.inject({
+      url: `/v1/experiments/${e.name}/events`,
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(zipped.rawPayload).toString()).toBe(nd.body);
 
     const res = await app.inject({ url: `/v1/experiments/${e.id}/results` });
     expect(res.statusCode).toBe(200);

@@ -1,4 +1,5 @@
 /** Negotiated compression, precompressed cached bodies, ETag/304 and Cache-Control. */
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,6 +105,19 @@ describe('compression plugin', () => {
     ({ app } = await testApp(env, (a) => {
       a.get('/doc/:kb', async (request) => document(Number((request.params as { kb: string }).kb)));
       a.get('/png', async (_request, reply) => reply.type('image/png').send(Buffer.alloc(8192, 7)));
+      // A streamed export: lines made as they are read, of a length no one knows up front.
+      a.get('/lines/:n', async (request, reply) => {
+        const n = Number((request.params as { n: string }).n);
+        const type = (request.query as { type?: string }).type ?? 'application/x-ndjson';
+        async function* lines() {
+          for (let i = 0; i < n; i++) {
+            if (i === 500 && (request.query as { fail?: string }).fail === '1')
+              throw new Error('source broke');
+            yield `{"i":${i},"text":"line ${i} of the export"}\n`;
+          }
+        }
+        return reply.type(type).send(Readable.from(lines()));
+      });
     }));
     return app!;
   }
@@ -163,6 +177,36 @@ describe('compression plugin', () => {
     const res = await a.inject({ url: '/doc/10', headers: { 'accept-encoding': 'compress;q=1, gzip;q=0' } });
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers.vary).toMatch(/accept-encoding/i);
+  });
+
+  it('compresses a streamed body of a text type in every coding, and leaves other streams alone', async () => {
+    const a = await withRoutes();
+    const plain = await a.inject({ url: '/lines/2000' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.payload.split('\n')).toHaveLength(2001);
+    for (const encoding of ENCODINGS) {
+      const res = await a.inject({ url: '/lines/2000', headers: { 'accept-encoding': encoding } });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-encoding']).toBe(encoding);
+      expect(res.headers['content-length']).toBeUndefined();
+      expect(res.headers.vary).toMatch(/accept-encoding/i);
+      expect(res.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
+      expect(decode(encoding, res.rawPayload).equals(plain.rawPayload)).toBe(true);
+    }
+    const binary = await a.inject({
+      url: '/lines/100?type=application/octet-stream',
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(binary.headers['content-encoding']).toBeUndefined();
+    expect(binary.payload.split('\n')).toHaveLength(101);
+  });
+
+  it('ends a compressed stream short when its source fails, never as if it were whole', async () => {
+    const a = await withRoutes();
+    const res = await a.inject({ url: '/lines/2000?fail=1', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    // The gzip stream has no trailer: decoding it as a whole fails.
+    expect(() => zlib.gunzipSync(res.rawPayload)).toThrow();
   });
 
   it('is off with ENABLE_PERFORMANCE_OPTIMIZATION=false', async () => {

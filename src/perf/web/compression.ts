@@ -5,10 +5,12 @@
  *
  * Unlike a stream-based plugin, bodies are compressed in one shot (no stream objects, no
  * per-chunk callbacks): on a 10 KB JSON body that is the difference between ~0.2x and ~0.9x of
- * the uncompressed throughput (docs/performance.md). Streams (server-sent events) are left alone;
- * the measurement behind that choice is in docs/performance.md.
+ * the uncompressed throughput (docs/performance.md). Streamed bodies of a compressible type
+ * (exports) go through a level-1 zlib stream; server-sent events are left alone, and the
+ * measurement behind that choice is in docs/performance.md.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MetricsRegistry } from '../metrics/index.ts';
 import type { CachedBody } from './cached-body.ts';
@@ -117,9 +119,11 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
   if (!enabled) return compression;
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
     if (request.method === 'HEAD' || NO_BODY.has(reply.statusCode) || reply.hasHeader('content-encoding')) {
       return done(null, payload);
+    }
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
+      return done(null, compressedStream(compression, request, reply, payload));
     }
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     if (size < threshold || !isCompressible(reply.getHeader('content-type') as string | undefined)) {
@@ -148,6 +152,39 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
     );
   });
   return compression;
+}
+
+/**
+ * A streamed body (an export) of a compressible type, piped through a level-1 compressing stream
+ * in the negotiated coding; anything else is returned as it came. Its length is unknown, so
+ * there is no threshold. An error of the source destroys the compressed stream, which ends the
+ * response as the source's error would have.
+ */
+function compressedStream(
+  compression: Compression,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): unknown {
+  const source = payload as Readable | null;
+  if (source === null || typeof source !== 'object' || typeof source.pipe !== 'function') return payload;
+  const compressor = compression.compressor;
+  if (
+    compressor.stream === undefined ||
+    !isCompressible(reply.getHeader('content-type') as string | undefined)
+  ) {
+    return payload;
+  }
+  reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
+  const encoding = compression.negotiate(request);
+  if (encoding === 'identity') return payload;
+  const encoder = compressor.stream(encoding);
+  pipeline(source, encoder, () => {
+    // pipeline destroys both on an error; the source's own listeners report it.
+  });
+  reply.header('content-encoding', encoding);
+  reply.removeHeader('content-length');
+  return encoder;
 }
 
 function encodedPayload(
