@@ -162,6 +162,25 @@ describe('admin performance routes', () => {
     const report = (await app!.inject({ method: 'GET', url: '/admin/performance', headers: admin })).json();
     expect(report.breakers).toEqual([{ name: 'upstream-a', state: 'closed', transitions: [] }]);
     expect(report.caches.map((c: { layer: string }) => c.layer)).toContain('memory');
+    // A body asking for more than the action does is refused.
+    for (const payload of [{ service: 'upstream-b' }, [1], 'all']) {
+      const scoped = await app!.inject({
+        method: 'POST',
+        url: '/admin/performance/actions/reset-breakers',
+        headers: { ...admin, 'content-type': 'application/json' },
+        payload: JSON.stringify(payload),
+      });
+      expect(scoped.statusCode, scoped.body).toBe(400);
+      expect(scoped.json().error.code).toBe('INVALID_REQUEST');
+      expect(scoped.json().error.message).toContain('/admin/breakers/reset');
+    }
+    const empty = await app!.inject({
+      method: 'POST',
+      url: '/admin/performance/actions/clear-expired',
+      headers: { ...admin, 'content-type': 'application/json' },
+      payload: '{}',
+    });
+    expect(empty.statusCode).toBe(200);
     const bad = await post('reboot');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('INVALID_REQUEST');

@@ -4,6 +4,7 @@
  * the auth hook.
  */
 import type { FastifyInstance } from 'fastify';
+import { InvalidRequestError } from '../../perf/errors.ts';
 import { MonitoringDisabledError, PerformanceFailingError, toSnakeCase } from '../../perf/monitor/index.ts';
 import { sendError } from '../../perf/web/index.ts';
 
@@ -50,8 +51,25 @@ export function registerPerformanceRoutes(app: FastifyInstance): void {
         params: { type: 'object', properties: { action: { enum: ACTION_NAMES } }, required: ['action'] },
       },
     },
-    async (request) => toSnakeCase(await runAction(request.params.action)),
+    async (request) => {
+      refuseBody(request.params.action, request.body);
+      return toSnakeCase(await runAction(request.params.action));
+    },
   );
+
+  /**
+   * The actions take no options: a body that asks for something (`{"service": ...}` to reset one
+   * breaker) is refused rather than ignored, since ignoring it would do more than was asked.
+   */
+  function refuseBody(action: ActionName, body: unknown): void {
+    if (body === undefined || body === null) return;
+    if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+    const hint =
+      action === 'reset-breakers'
+        ? '; to reset one breaker, POST /admin/breakers/reset with {"service": "<name>"}'
+        : '';
+    throw new InvalidRequestError(`${action} takes no body (send none, or {})${hint}`);
+  }
 
   async function runAction(action: ActionName) {
     const m = manager();
