@@ -136,4 +136,19 @@ describe('validatePatch', () => {
   ])('refuses %j', (body, expected) => {
     expect(message(() => validatePatch(body, variants))).toContain(expected);
   });
+  it('names a missing weight of a variant called like an Object.prototype member', () => {
+    const named = validateCreate(
+      {
+        name: 'proto-names',
+        variants: [
+          { name: 'constructor', model: 'mock/fast', weight: 50 },
+          { name: 'toString', model: 'mock/slow', weight: 50 },
+        ],
+      },
+      known,
+    ).variants;
+    expect(message(() => validatePatch({ weights: { toString: 50 } }, named))).toContain(
+      'body.weights.constructor is required',
+    );
+  });
 });

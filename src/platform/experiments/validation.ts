@@ -106,7 +106,7 @@ export function validateCreate(body: unknown, isKnownModel: (model: string) => b
     if (v.params !== undefined) {
       if (!isObject(v.params)) invalid(`${where}.params must be an object of request parameters`);
       for (const key of ['model', 'messages', 'stream']) {
-        if (key in v.params) invalid(`${where}.params.${key} cannot be overridden by a variant`);
+        if (Object.hasOwn(v.params, key)) invalid(`${where}.params.${key} cannot be overridden by a variant`);
       }
       checkParams(v.params, v.model, `${where}.params`);
       variant.params = v.params;
@@ -155,7 +155,8 @@ export function validatePatch(body: unknown, variants: Variant[]): ExperimentPat
         invalid(`body.weights.${key} is not a variant of this experiment (variants: ${names.join(', ')})`);
     }
     patch.weights = names.map((n) => {
-      if (!(n in weights)) invalid(`body.weights.${n} is required: give a weight for every variant`);
+      if (!Object.hasOwn(weights, n))
+        invalid(`body.weights.${n} is required: give a weight for every variant`);
       return checkWeight(weights[n], `body.weights.${n}`);
     });
     checkShares(patch.weights, 'body.weights');
