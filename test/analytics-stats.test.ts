@@ -1,7 +1,8 @@
 /**
  * The statistics against reference values computed with scipy 1.10 (scipy.special.gammaln,
  * betainc, gammaincc; scipy.stats.norm, t, chi2, ttest_ind_from_stats(equal_var=False),
- * chisquare). Inputs and expected values are constants so the test needs no Python.
+ * chisquare) and statsmodels 0.13.5 (the two-proportion interval). Inputs and expected values are
+ * constants so the test needs no Python.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -240,36 +241,57 @@ const WELCH = [
     ci: [-0.6018798237103162, 2.6018798237103162],
   },
 ];
+// p from the pooled z-test (scipy.stats.norm); ci from statsmodels 0.13.5,
+// confint_proportions_2indep(method='newcomb', compare='diff'). The last three are all-or-nothing
+// rates, where the Wald interval has zero width.
 const TWOPROPORTION = [
   {
     baseline: [50, 1000],
     variant: [70, 1000],
     p: 0.059685605532426224,
-    ci: [-0.0007977946717953356, 0.04079779467179534],
+    ci: [-0.000900356632652359, 0.04115782528352682],
   },
   {
     baseline: [3, 200],
     variant: [12, 210],
     p: 0.02309028798985037,
-    ci: [0.0065148969227015185, 0.07777081736301276],
+    ci: [0.005037321504460623, 0.08341142100099373],
   },
   {
     baseline: [400, 10000],
     variant: [395, 9800],
     p: 0.9126439581972265,
-    ci: [-0.005163229239157208, 0.005775474137116385],
+    ci: [-0.00516959870604781, 0.00579023266827075],
   },
   {
     baseline: [1, 2],
     variant: [2, 2],
     p: 0.24821307898992362,
-    ci: [-0.19295191217483898, 1.192951912174839],
+    ci: [-0.2725727851131816, 0.9054687942657693],
   },
   {
     baseline: [0, 500],
     variant: [9, 500],
     p: 0.002581749081579319,
-    ci: [0.006346534754452703, 0.029653465245547295],
+    ci: [0.006580223964433843, 0.033851670908739286],
+  },
+  {
+    baseline: [0, 6],
+    variant: [4, 4],
+    p: 0.001565402258002548,
+    ci: [0.3736184166546115, 1.0],
+  },
+  {
+    baseline: [0, 2],
+    variant: [2, 2],
+    p: 0.04550026389635839,
+    ci: [0.06998519885519938, 1.0],
+  },
+  {
+    baseline: [5, 5],
+    variant: [0, 7],
+    p: 0.0005320055051392492,
+    ci: [-1.0, -0.4393529903596999],
   },
 ];
 const SRM = [
@@ -342,7 +364,7 @@ describe('tests against scipy', () => {
       expect(r.significant).toBe(c.p < 0.05);
     }
   });
-  it('pooled two-proportion z-test with the unpooled interval', () => {
+  it("pooled two-proportion z-test with Newcombe's score interval", () => {
     for (const c of TWOPROPORTION) {
       const [x1, n1] = c.baseline as [number, number];
       const [x2, n2] = c.variant as [number, number];

@@ -54,9 +54,22 @@ export function welch(baseline: Summary, variant: Summary, alpha = ALPHA): TestR
   return { difference, ci95: [difference - half, difference + half], p_value: p, significant: p < alpha };
 }
 
+/** Wilson's score interval for a proportion x/n at critical value z. */
+function wilson(x: number, n: number, z: number): [number, number] {
+  const p = x / n;
+  const z2n = (z * z) / n;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n));
+  // At x = 0 or x = n one bound is the rate itself; rounding must not put it past.
+  return [x === 0 ? 0 : Math.max(0, centre - half), x === n ? 1 : Math.min(1, centre + half)];
+}
+
 /**
- * Pooled two-proportion z-test of variant − baseline (x successes of n). The interval uses the
- * unpooled standard error, as the test's null hypothesis no longer applies to it.
+ * Pooled two-proportion z-test of variant − baseline (x successes of n). The interval is
+ * Newcombe's hybrid score interval (his method 10, from the two Wilson intervals): unlike the
+ * Wald interval (difference ± z × unpooled SE) it has its nominal coverage at small counts and
+ * rates near 0 or 1, and it is never zero-width: 0 errors of 6 against 4 of 4 gave the Wald
+ * interval [1, 1].
  */
 export function twoProportion(
   baseline: { x: number; n: number },
@@ -72,11 +85,14 @@ export function twoProportion(
   const p = erfc(Math.abs(z) / Math.SQRT2);
   const pb = baseline.x / baseline.n;
   const pv = variant.x / variant.n;
-  const se = Math.sqrt((pb * (1 - pb)) / baseline.n + (pv * (1 - pv)) / variant.n);
   const zc = alpha === ALPHA ? Z975 : normalQuantile(1 - alpha / 2);
+  const [lb, ub] = wilson(baseline.x, baseline.n, zc);
+  const [lv, uv] = wilson(variant.x, variant.n, zc);
+  const below = Math.sqrt((pv - lv) ** 2 + (ub - pb) ** 2);
+  const above = Math.sqrt((uv - pv) ** 2 + (pb - lb) ** 2);
   return {
     difference,
-    ci95: [difference - zc * se, difference + zc * se],
+    ci95: [difference - below, difference + above],
     p_value: p,
     significant: p < alpha,
   };
