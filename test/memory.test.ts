@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectGarbage, createMemoryMonitor, detectLeak } from '../src/perf/memory/index.ts';
 
@@ -114,5 +117,36 @@ describe('memory monitor', () => {
     expect(monitor.history().length).toBeGreaterThanOrEqual(3);
     expect(monitor.eventLoop().p99Ms).toBeGreaterThan(0);
     monitor.stop();
+  });
+});
+
+describe('heap snapshots', () => {
+  it('keeps the newest snapshotsKept files and leaves other files alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'versus-snapshots-'));
+    try {
+      // Three older snapshots (empty stand-ins with old times) and a file that is not one.
+      const old = [
+        'versus-1-2026-01-01T00-00-00-000Z',
+        'versus-2-2026-01-02T00-00-00-000Z',
+        'versus-3-2026-01-03T00-00-00-000Z',
+      ];
+      for (const [i, name] of old.entries()) {
+        const path = join(dir, `${name}.heapsnapshot`);
+        await writeFile(path, '');
+        const at = new Date(Date.UTC(2026, 0, i + 1));
+        await utimes(path, at, at);
+      }
+      await writeFile(join(dir, 'notes.heapsnapshot'), 'keep');
+      const monitor = createMemoryMonitor({ snapshotDir: dir, snapshotsKept: 2 });
+      const written = await monitor.heapSnapshot();
+      monitor.stop();
+      expect((await stat(written)).size).toBeGreaterThan(1000);
+      // The new one and the newest old one stay; the rest of Versus's snapshots are gone.
+      expect((await readdir(dir)).sort()).toEqual(
+        [basename(written), `${old[2]}.heapsnapshot`, 'notes.heapsnapshot'].sort(),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@
  * perf_hooks, event-loop delay, a leak check on the heap that survives GC, the memory budget, and
  * the operator actions (forced GC, heap snapshot).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, type ELDHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -29,6 +29,11 @@ export interface MemoryMonitorOptions {
   gc?: (() => void) | null;
   /** Where heap snapshots go. @default the OS temp directory */
   snapshotDir?: string;
+  /**
+   * Heap snapshots kept in `snapshotDir`: after writing one, the oldest `versus-*.heapsnapshot`
+   * files beyond this many are deleted (each is about the size of the heap). @default 3
+   */
+  snapshotsKept?: number;
   leak?: LeakOptions;
   /** Clock in ms (tests). @default Date.now */
   now?: () => number;
@@ -242,7 +247,9 @@ export function createMemoryMonitor(options: MemoryMonitorOptions = {}): MemoryM
           dir,
           `versus-${process.pid}-${new Date().toISOString().replace(/[:.]/g, '-')}.heapsnapshot`,
         );
-        return v8.writeHeapSnapshot(file);
+        const written = v8.writeHeapSnapshot(file);
+        await pruneSnapshots(dir, options.snapshotsKept ?? 3, written);
+        return written;
       } finally {
         snapshotting = false;
       }
@@ -256,6 +263,34 @@ export function createMemoryMonitor(options: MemoryMonitorOptions = {}): MemoryM
       loop = undefined;
     },
   };
+}
+
+const SNAPSHOT_FILE = /^versus-\d+-[\dTZ-]+\.heapsnapshot$/;
+
+/**
+ * Deletes the oldest of Versus's heap snapshots in `dir` beyond the newest `kept` (the one just
+ * written always stays). Other files are never touched; a file that cannot be read or deleted
+ * is skipped: pruning must not fail the snapshot.
+ */
+async function pruneSnapshots(dir: string, kept: number, written: string): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => SNAPSHOT_FILE.test(n));
+  } catch {
+    return;
+  }
+  const files: { path: string; mtime: number }[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    if (path === written) continue;
+    try {
+      files.push({ path, mtime: (await stat(path)).mtimeMs });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  files.sort((a, b) => b.mtime - a.mtime);
+  for (const old of files.slice(Math.max(0, kept - 1))) await rm(old.path, { force: true }).catch(() => {});
 }
 
 function mib(bytes: number): string {
