@@ -187,6 +187,24 @@ describe('POST batch route', () => {
     expect(body.summary.executed).toBe(2);
   });
 
+  it('counts the batch and each item that runs against the rate limit; a refused item gets its 429', async () => {
+    const key = 'batch-rate-limited-key';
+    const a = await withTarget({ API_KEYS: key, RATE_LIMIT_REQUESTS: '4' });
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/test-batch',
+      headers: { authorization: `Bearer ${key}` },
+      // The batch is 1; the two identical items run once (2), then 3 and 4; 5 is over.
+      payload: { requests: [{ n: 1 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }] },
+    });
+    expect(res.statusCode).toBe(200);
+    const statuses = res.json().data.map((d: { status: number }) => d.status);
+    expect(statuses.filter((s: number) => s === 429)).toHaveLength(1);
+    expect(statuses.slice(0, 2)).toEqual([200, 200]);
+    const refused = res.json().data.find((d: { status: number }) => d.status === 429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+  });
+
   it('rejects a batch over the limit, and an empty or malformed one', async () => {
     const a = await withTarget();
     const tooMany = await a.inject({
