@@ -70,6 +70,75 @@ describe.runIf(hasRedis)('with Redis', () => {
     await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
   });
 
+  it.each([
+    ['deletes', (c: Cache) => c.delete('k'), undefined],
+    ['clears', (c: Cache) => c.clear(), undefined],
+    ['sets', (c: Cache) => c.set('k', 'newer'), 'newer'],
+  ])(
+    'a factory running on A while B %s the key does not store its older value',
+    async (_op, change, after) => {
+      const [a, b] = await instances(2);
+      await a!.set('sentinel', 1);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let started!: () => void;
+      const running = new Promise<void>((r) => {
+        started = r;
+      });
+      const result = a!.getOrSet('k', async () => {
+        started();
+        await gate;
+        return 'from before';
+      });
+      await running;
+      await change(b!);
+      // Bus messages arrive in order: once A has dropped the sentinel, it has B's change too.
+      await b!.delete('sentinel');
+      await waitFor(() => a!.peek('sentinel') === undefined, 2000, 5);
+      release();
+      expect(await result).toBe('from before');
+      await sleep(20);
+      expect(await a!.get('k')).toBe(after);
+      expect(await b!.get('k')).toBe(after);
+    },
+  );
+
+  it('createCache with one bad warmer throws before starting the good ones or opening the bus', async () => {
+    await waitFor(() => redis.status === 'ready', 2000, 5);
+    const clients = async () =>
+      String(await redis!.client('LIST'))
+        .trim()
+        .split('\n').length;
+    const before = await clients();
+    let runs = 0;
+    const good = { name: 'good', interval: '10ms', run: async () => void runs++ };
+    for (const bad of [{ name: 'bad' }, { name: 'late', interval: '30d', run: async () => {} }]) {
+      expect(() => createCache({ redis, name: uniqueName('l2'), warmers: [good, bad as never] })).toThrow(
+        /warmer/,
+      );
+    }
+    await sleep(50);
+    expect(runs).toBe(0);
+    expect(await clients()).toBe(before);
+  });
+
+  it('a getOrSet waiting for Redis when close() is called neither runs its factory nor writes', async () => {
+    const [a, b] = await instances(2);
+    let calls = 0;
+    const pending = a!.getOrSet('k', () => {
+      calls++;
+      return 'after close';
+    });
+    const closing = a!.close();
+    await expect(pending).rejects.toThrow(/closed/);
+    await closing;
+    expect(calls).toBe(0);
+    await sleep(20);
+    expect(await b!.get('k')).toBeUndefined();
+  });
+
   it('messages on the bus channel that are not its own are ignored, and the bus keeps working', async () => {
     const [a, b] = await instances(2);
     const errors: unknown[] = [];
@@ -387,11 +456,17 @@ describe.runIf(hasRedis)('with Redis', () => {
       expect(cache!.stats().l2.breaker).toBe('closed');
     });
 
-    it('treats an unreadable value (unknown codec byte) as a miss', async () => {
-      const [cache] = await instances(1);
+    it('treats an unreadable value (unknown codec byte) as a miss, and names its key in the warning', async () => {
+      const warnings: { fields: unknown; msg: string }[] = [];
+      const logger = { warn: (fields: unknown, msg: string) => void warnings.push({ fields, msg }) };
+      const [cache] = await instances(1, { logger });
       const name = cache!.stats().name;
       await redis.set(`${name}::odd`, Buffer.from([0x7f, 1, 2, 3]), 'PX', 60_000);
       expect(await cache!.get('odd')).toBeUndefined();
+      expect(warnings).toContainEqual({
+        fields: expect.objectContaining({ key: `${name}::odd` }),
+        msg: 'cache L2 value unreadable; treated as a miss',
+      });
       expect(await cache!.getOrSet('odd', () => 'rewritten')).toBe('rewritten');
       expect((await redis.getBuffer(`${name}::odd`))?.[0]).toBe(0x01);
     });

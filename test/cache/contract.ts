@@ -246,6 +246,72 @@ export function cacheContract(
       });
     });
 
+    describe('an invalidation while the factory runs', () => {
+      /** A getOrSet whose factory waits until `release` is called. */
+      function slowGetOrSet(cache: Cache, key: string, value: unknown, tags?: string[]) {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let started!: () => void;
+        const running = new Promise<void>((r) => {
+          started = r;
+        });
+        const result = cache.getOrSet(
+          key,
+          async () => {
+            started();
+            await gate;
+            return value;
+          },
+          tags === undefined ? {} : { tags },
+        );
+        return { result, running, release };
+      }
+
+      it.each([
+        ['delete', (c: Cache) => c.delete('k'), undefined],
+        ['deleteByTag', (c: Cache) => c.deleteByTag('t'), undefined],
+        ['clear', (c: Cache) => c.clear(), undefined],
+        ['set', (c: Cache) => c.set('k', 'newer'), 'newer'],
+      ])('%s wins over the value the factory returns afterwards', async (_op, change, after) => {
+        const cache = await make();
+        const run = slowGetOrSet(cache, 'k', 'from before', ['t']);
+        await run.running;
+        await change(cache);
+        run.release();
+        // The caller gets what it asked for; the cache keeps the change.
+        expect(await run.result).toBe('from before');
+        await sleep(10);
+        expect(await cache.get('k')).toBe(after);
+      });
+
+      it('expireByTag makes the value stale at once', async () => {
+        const cache = await make({ grace: '1h' });
+        const run = slowGetOrSet(cache, 'k', 'from before', ['t']);
+        await run.running;
+        await cache.expireByTag('t');
+        run.release();
+        expect(await run.result).toBe('from before');
+        // Stored, but stale: get misses, getOrSet with grace serves it and refreshes.
+        expect(await cache.get('k')).toBeUndefined();
+        expect(await cache.getOrSet('k', async () => 'fresh', { tags: ['t'] })).toBe('from before');
+        await sleep(20);
+        expect(await cache.get('k')).toBe('fresh');
+      });
+
+      it("clearing another namespace does not stop this one's write", async () => {
+        const cache = await make();
+        const a = cache.namespace('a');
+        const run = slowGetOrSet(a, 'k', 'kept');
+        await run.running;
+        await cache.namespace('b').clear();
+        run.release();
+        expect(await run.result).toBe('kept');
+        expect(await a.get('k')).toBe('kept');
+      });
+    });
+
     describe('tags', () => {
       it('deleteByTag removes tagged entries only', async () => {
         const cache = await make();
@@ -355,6 +421,26 @@ export function cacheContract(
         await expect(cache.get('\uDFFF')).rejects.toThrow(/unpaired surrogate/);
       });
 
+      it('answers wrong-typed arguments to the invalidations with a rejection, never a throw', async () => {
+        const cache = await make();
+        const calls: [string, () => Promise<void>][] = [
+          ['delete(5)', () => cache.delete(5 as never)],
+          ['delete(null)', () => cache.delete(null as never)],
+          ['delete([1])', () => cache.delete([1] as never)],
+          ['deleteByTag(5)', () => cache.deleteByTag(5 as never)],
+          ['expireByTag({})', () => cache.expireByTag({} as never)],
+          ['clear(5)', () => cache.clear(5 as never)],
+          ['clear("a b")', () => cache.clear('a b')],
+        ];
+        for (const [label, call] of calls) {
+          let p: Promise<void> | undefined;
+          expect(() => {
+            p = call();
+          }, label).not.toThrow();
+          await expect(p, label).rejects.toMatchObject({ code: 'CACHE_INVALID_OPTION' });
+        }
+      });
+
       it('refuses durations Redis or Node timers cannot keep, and keeps long ones that fit', async () => {
         const cache = await make();
         // Longer than Node's longest timer, which would fire after 1 ms.
@@ -453,6 +539,22 @@ export function cacheContract(
       const s = cache.stats();
       expect(s.l1.bytes).toBeLessThanOrEqual(10_000);
       expect(s.l1.entries).toBeLessThan(20);
+    });
+
+    it('keeps a value whose sizeOf is not a number >= 0 out of L1, and the bound holds', async () => {
+      const sizes: Record<string, unknown> = { nan: Number.NaN, negative: -5, text: '12', fine: 100 };
+      const cache = await make({
+        l1: {
+          maxEntries: 1000,
+          maxBytes: 1000,
+          sizeOf: (v) => sizes[(v as { kind: string }).kind] as number,
+        },
+      });
+      for (const kind of Object.keys(sizes)) await cache.set(kind, { kind });
+      expect(cache.stats().l1.entries).toBe(1);
+      expect(cache.stats().l1.bytes).toBe(100);
+      for (let i = 0; i < 20; i++) await cache.set(`k${i}`, { kind: 'fine' });
+      expect(cache.stats().l1.bytes).toBeLessThanOrEqual(1000);
     });
 
     it('emits hit and miss events', async () => {

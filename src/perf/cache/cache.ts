@@ -6,6 +6,7 @@
 import type { CacheCore } from './core.ts';
 import { L1_HIT } from './counters.ts';
 import { type Entry, readNow } from './entry.ts';
+import { CacheInvalidOptionError } from './errors.ts';
 import { namespaceL1Key } from './keys.ts';
 import { checkName, checkTags } from './options.ts';
 import type {
@@ -108,19 +109,23 @@ export class CacheView implements Cache {
     return this.#core.set(this.#l1Key(key), key, this.#tagScope, value, options);
   }
 
-  delete(key: string | readonly string[]): Promise<void> {
+  // These are async so that bad arguments reject like every other failure, never throw.
+  async delete(key: string | readonly string[]): Promise<void> {
     const keys = typeof key === 'string' ? [key] : key;
+    if (!Array.isArray(keys)) {
+      throw new CacheInvalidOptionError(`delete takes a key or an array of keys, got ${typeOf(key)}`);
+    }
     return this.#core.delete(
       keys.map((k) => this.#l1Key(k)),
       keys,
     );
   }
 
-  deleteByTag(tags: string | readonly string[]): Promise<void> {
+  async deleteByTag(tags: string | readonly string[]): Promise<void> {
     return this.#core.invalidateTags(this.#scoped(tags), 'delete');
   }
 
-  expireByTag(tags: string | readonly string[]): Promise<void> {
+  async expireByTag(tags: string | readonly string[]): Promise<void> {
     return this.#core.invalidateTags(this.#scoped(tags), 'expire');
   }
 
@@ -128,7 +133,7 @@ export class CacheView implements Cache {
     return (checkTags(tags) ?? []).map((t) => this.#tagScope + t);
   }
 
-  clear(namespace?: string): Promise<void> {
+  async clear(namespace?: string): Promise<void> {
     if (namespace !== undefined) return this.namespace(namespace).clear();
     return this.#core.clear(this.#path);
   }
@@ -165,4 +170,8 @@ export class CacheView implements Cache {
   close(): Promise<void> {
     return this.#rel === '' ? this.#core.close() : Promise.resolve();
   }
+}
+
+function typeOf(value: unknown): string {
+  return value === null ? 'null' : typeof value;
 }

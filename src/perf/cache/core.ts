@@ -48,6 +48,11 @@ type State = typeof FRESH | typeof STALE | typeof GONE;
 interface Run {
   promise: Promise<unknown>;
   controller: AbortController;
+  /**
+   * The key was written, deleted or cleared (here or, through the bus, on another instance)
+   * while the factory ran: its value predates that and is returned but not stored.
+   */
+  superseded: boolean;
 }
 
 export class CacheCore {
@@ -97,10 +102,13 @@ export class CacheCore {
         missed: (full, m, answer) => this.#missed(full, m, answer),
         onError: (source, error) => this.events.emit('error', { source, error }),
         onTags: () => this.#boundTags(),
+        changed: (full) => this.#supersede(full),
+        cleared: (prefixes) => this.#supersedeAll(prefixes),
         onResubscribed: () => {
           // Invalidations sent while we were not listening are lost: forget everything local.
           this.l1.clear();
           this.tags.reset(clock());
+          this.#supersedeAll(undefined);
         },
       });
     }
@@ -108,6 +116,19 @@ export class CacheCore {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** A change to `full` outranks the value its running factory (if any) will return. */
+  #supersede(full: string): void {
+    const run = this.#inflight.get(full);
+    if (run !== undefined) run.superseded = true;
+  }
+
+  /** As #supersede, for every running factory under `prefixes` (all of them when undefined). */
+  #supersedeAll(prefixes: readonly string[] | undefined): void {
+    for (const [full, run] of this.#inflight) {
+      if (prefixes === undefined || prefixes.some((p) => full.startsWith(p))) run.superseded = true;
+    }
   }
 
   #open(): void {
@@ -259,6 +280,9 @@ export class CacheCore {
     o: CallOptions,
     stale: Entry | undefined,
   ): Run {
+    // A getOrSet that was waiting for Redis when close() was called must not start its factory
+    // and write into a closed cache.
+    this.#open();
     const controller = new AbortController();
     let ttl = o.ttl;
     let tags = o.tags;
@@ -287,21 +311,25 @@ export class CacheCore {
       },
     };
     const remote = this.o.lock.enabled ? this.#remote : undefined;
+    // The entry is dated from the run's start: a tag deleted or expired while the factory ran
+    // then applies to its value, which may have been read from the source before that.
+    const startedAt = clock();
+    const run: Run = { promise: Promise.resolve(), controller, superseded: false };
     const work = (async () => {
       const held = remote === undefined ? undefined : await remote.lock(full, controller.signal);
       if (held !== undefined && 'found' in held) return held.found.value;
       try {
         const value = await factory(context);
-        if (!skip && !controller.signal.aborted) {
+        if (!skip && !controller.signal.aborted && !run.superseded) {
           // Written before the lock is released: Redis applies both in this order.
-          this.#track(this.#write(full, value, ttl, o.grace, scope(tagScope, tags)));
+          this.#track(this.#write(full, value, ttl, o.grace, scope(tagScope, tags), startedAt));
         }
         return value;
       } finally {
         held?.release();
       }
     })();
-    const run: Run = { promise: work, controller };
+    run.promise = work;
     const settled = bounded(work, controller, o.hardTimeout, () => this.counts[FACTORY_TIMEOUT]!++);
     run.promise = settled.then(
       (value) => {
@@ -359,8 +387,9 @@ export class CacheCore {
     ttl: number,
     grace: number,
     tags: readonly string[] | undefined,
+    createdAt?: number,
   ): Promise<unknown> | undefined {
-    const entry = makeEntry(value, ttl, grace, tags);
+    const entry = makeEntry(value, ttl, grace, tags, createdAt);
     this.l1.set(full, entry);
     this.counts[L1_SET]!++;
     if (this.#remote === undefined) return undefined;
@@ -379,6 +408,7 @@ export class CacheCore {
     this.#open();
     checkKey(key);
     const o = resolveCall(this.o, options);
+    this.#supersede(full);
     await this.#write(full, value, o.ttl, o.grace, scope(tagScope, o.tags));
   }
 
@@ -387,6 +417,7 @@ export class CacheCore {
     for (const key of keys) checkKey(key);
     for (const full of fulls) {
       this.l1.delete(full);
+      this.#supersede(full);
       this.#remote?.touch(full);
       this.counts[L1_DELETE]!++;
     }
@@ -413,6 +444,7 @@ export class CacheCore {
     const prefixes = this.keys.l1Prefixes(nsPath);
     if (prefixes === undefined) this.l1.clear();
     else deletePrefixed(this.l1, prefixes);
+    this.#supersedeAll(prefixes);
     this.counts[L1_CLEAR]!++;
     await this.#remote?.clear(nsPath);
   }

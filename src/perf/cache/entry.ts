@@ -51,10 +51,12 @@ export function makeEntry(
   ttl: number,
   grace: number,
   tags: readonly string[] | undefined,
+  /** When the value was made, if before now (a factory's start). @default now */
+  createdAt?: number,
 ): Entry {
-  const createdAt = clock();
-  const expiresAt = createdAt + ttl;
-  return newEntry(value, createdAt, expiresAt, expiresAt + grace, tags);
+  const now = clock();
+  const expiresAt = now + ttl;
+  return newEntry(value, createdAt ?? now, expiresAt, expiresAt + grace, tags);
 }
 
 let coarse = 0;

@@ -6,9 +6,13 @@ import { CacheView } from './cache.ts';
 import { CacheCore } from './core.ts';
 import { type CacheOptions, resolveOptions } from './options.ts';
 import type { Cache } from './types.ts';
+import { checkWarmer } from './warmers.ts';
 
 export function createCache(options: CacheOptions = {}): Cache {
   const resolved = resolveOptions(options);
+  // Every warmer is checked before anything starts: a bad one must not leave a connection open
+  // and the good ones running behind a throw.
+  for (const warmer of resolved.warmers) checkWarmer(warmer);
   const core = new CacheCore(resolved);
   const root = new CacheView(core, '');
   for (const warmer of resolved.warmers) root.addWarmer(warmer);

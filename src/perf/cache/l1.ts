@@ -73,7 +73,10 @@ export class L1 {
   set(key: string, entry: Entry): void {
     let size = 0;
     if (this.#sizes !== undefined) {
-      size = Math.max(1, Math.ceil(this.#sizeOf(entry.value)));
+      const measured = this.#sizeOf(entry.value);
+      // A size that is not a number >= 0 (NaN, negative, a string) would corrupt the byte count
+      // and with it the bound: such a value is treated as too large to keep.
+      size = typeof measured === 'number' && measured >= 0 ? Math.max(1, Math.ceil(measured)) : Infinity;
       // Larger than the whole bound: not kept, and the older value is no longer current.
       if (size > this.#maxBytes) {
         this.delete(key);

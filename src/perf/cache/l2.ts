@@ -92,7 +92,7 @@ export class RedisTier {
         const entries = new Array<Entry | undefined>(values.length);
         for (let i = 0; i < values.length; i++) {
           const buf = values[i];
-          entries[i] = buf == null ? undefined : this.#decode(buf);
+          entries[i] = buf == null ? undefined : this.#decode(buf, keys[i]!);
         }
         return entries;
       },
@@ -120,13 +120,14 @@ export class RedisTier {
     >;
   }
 
-  #decode(buf: Buffer): Entry | undefined {
+  #decode(buf: Buffer, key: string): Entry | undefined {
     try {
       return decodeEntry(buf);
     } catch (err) {
-      // A value this version cannot read is a miss: the factory rewrites it.
+      // A value this version cannot read is a miss: the factory rewrites it. The Redis key (cut
+      // short) says which entry, so an operator can look at it.
       this.#o.logger?.warn(
-        { err: { message: (err as Error).message } },
+        { err: { message: (err as Error).message }, key: key.length > 200 ? `${key.slice(0, 200)}…` : key },
         'cache L2 value unreadable; treated as a miss',
       );
       return undefined;

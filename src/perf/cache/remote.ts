@@ -44,6 +44,10 @@ export interface RemoteDeps {
   onError(source: 'l2' | 'bus', error: Error): void;
   /** Tag records were added (from Redis or the bus). */
   onTags(): void;
+  /** Another instance wrote or deleted `full` (a bus message). */
+  changed(full: string): void;
+  /** Another instance cleared the keys under `prefixes` (all when undefined). */
+  cleared(prefixes: readonly string[] | undefined): void;
   /** The bus (re)subscribed: invalidations may have been missed. */
   onResubscribed(): void;
 }
@@ -303,12 +307,14 @@ export class Remote {
         if (full === undefined) continue;
         d.l1.delete(full);
         this.touch(full);
+        d.changed(full);
       }
     } else if ('c' in m) {
       this.#clearEpoch = ++this.#epoch;
       const prefixes = d.keys.l1Prefixes(m.c);
       if (prefixes === undefined) d.l1.clear();
       else deletePrefixed(d.l1, prefixes);
+      d.cleared(prefixes);
       d.counts[L1_CLEAR]!++;
     } else {
       for (const tag of m.t) d.tags.apply(tag, m.d === 1 ? 'delete' : 'expire', m.a);

@@ -12,6 +12,16 @@ interface Registered {
   running: Promise<void> | undefined;
 }
 
+/** Checks a warmer and returns its interval in ms (0: start-up only); throws CACHE_INVALID_OPTION. */
+export function checkWarmer(warmer: Warmer): number {
+  if (typeof warmer?.name !== 'string' || typeof warmer.run !== 'function') {
+    throw new CacheInvalidOptionError('a warmer needs a name (string) and a run(cache, signal) function');
+  }
+  return warmer.interval === undefined
+    ? 0
+    : toMs(warmer.interval, `warmer ${warmer.name} interval`, MAX_TIMER_MS);
+}
+
 export class Warmers {
   #registered = new Set<Registered>();
   #controller = new AbortController();
@@ -22,13 +32,7 @@ export class Warmers {
   }
 
   add(warmer: Warmer, cache: Cache): () => void {
-    if (typeof warmer?.name !== 'string' || typeof warmer.run !== 'function') {
-      throw new CacheInvalidOptionError('a warmer needs a name (string) and a run(cache, signal) function');
-    }
-    const interval =
-      warmer.interval === undefined
-        ? 0
-        : toMs(warmer.interval, `warmer ${warmer.name} interval`, MAX_TIMER_MS);
+    const interval = checkWarmer(warmer);
     const reg: Registered = { warmer, timer: undefined, running: undefined };
     this.#registered.add(reg);
     void this.#run(reg, cache);
