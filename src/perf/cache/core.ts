@@ -329,7 +329,6 @@ export class CacheCore {
         held?.release();
       }
     })();
-    run.promise = work;
     const settled = bounded(work, controller, o.hardTimeout, () => this.counts[FACTORY_TIMEOUT]!++);
     run.promise = settled.then(
       (value) => {
@@ -437,6 +436,8 @@ export class CacheCore {
     if (!this.tags.full) return;
     this.l1.clear();
     this.tags.reset(clock());
+    // A running factory's entry would predate the reset, with tag records now forgotten.
+    this.#supersedeAll(undefined);
   }
 
   async clear(nsPath: string): Promise<void> {
