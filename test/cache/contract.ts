@@ -421,6 +421,29 @@ export function cacheContract(
         await expect(cache.get('\uDFFF')).rejects.toThrow(/unpaired surrogate/);
       });
 
+      it('rejects a getOrSet of a key from inside its own factory instead of waiting for itself', async () => {
+        const cache = await make();
+        let inner: unknown;
+        const value = await cache.getOrSet('k', async () => {
+          inner = await cache.getOrSet('k', () => 'inner').catch((e: { code: string }) => e.code);
+          // Another key from inside a factory is fine.
+          return `outer+${await cache.getOrSet('other', () => 'o')}`;
+        });
+        expect(inner).toBe('CACHE_INVALID_OPTION');
+        expect(value).toBe('outer+o');
+        // A cycle through a second key is caught too.
+        const cycle = await cache.getOrSet('a', () =>
+          cache.getOrSet('b', () => cache.getOrSet('a', () => 'x').catch((e: { code: string }) => e.code)),
+        );
+        expect(cycle).toBe('CACHE_INVALID_OPTION');
+        // Outside any factory the keys work as before; another cache's key of the same name too.
+        expect(await cache.getOrSet('k', () => 'again')).toBe('outer+o');
+        const other = await make();
+        expect(await cache.getOrSet('fresh', () => other.getOrSet('fresh', () => 'from other'))).toBe(
+          'from other',
+        );
+      });
+
       it('answers wrong-typed arguments to the invalidations with a rejection, never a throw', async () => {
         const cache = await make();
         const calls: [string, () => Promise<void>][] = [

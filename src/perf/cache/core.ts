@@ -3,6 +3,7 @@
  * grace, tags, counts and events. Views hold only their key prefix and call in here with full keys
  * (`<name>[/<ns>...]::<key>`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Counts,
   createCounts,
@@ -44,6 +45,21 @@ const FRESH = 0;
 const STALE = 1;
 const GONE = 2;
 type State = typeof FRESH | typeof STALE | typeof GONE;
+
+/** The factories a piece of code runs inside, innermost first (per cache and key). */
+interface FactoryFrame {
+  core: CacheCore;
+  full: string;
+  parent: FactoryFrame | undefined;
+}
+const insideFactories = new AsyncLocalStorage<FactoryFrame>();
+
+function insideFactoryOf(core: CacheCore, full: string): boolean {
+  for (let f = insideFactories.getStore(); f !== undefined; f = f.parent) {
+    if (f.core === core && f.full === full) return true;
+  }
+  return false;
+}
 
 interface Run {
   promise: Promise<unknown>;
@@ -209,6 +225,13 @@ export class CacheCore {
         else this.l1.delete(full);
       }
       o = resolveCall(this.o, options);
+      // Waiting for the run this call is part of would never end (with Redis), and starting
+      // another would run the factory inside itself (L1 only).
+      if (insideFactoryOf(this, full)) {
+        throw new CacheInvalidOptionError(
+          `getOrSet(${JSON.stringify(key.slice(0, 40))}) was called from inside its own factory, which would wait for itself; compute the value directly`,
+        );
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -319,7 +342,8 @@ export class CacheCore {
       const held = remote === undefined ? undefined : await remote.lock(full, controller.signal);
       if (held !== undefined && 'found' in held) return held.found.value;
       try {
-        const value = await factory(context);
+        const frame: FactoryFrame = { core: this, full, parent: insideFactories.getStore() };
+        const value = await insideFactories.run(frame, factory, context);
         if (!skip && !controller.signal.aborted && !run.superseded) {
           // Written before the lock is released: Redis applies both in this order.
           this.#track(this.#write(full, value, ttl, o.grace, scope(tagScope, tags), startedAt));
