@@ -456,6 +456,50 @@ describe.runIf(hasRedis)('with Redis', () => {
       expect(cache!.stats().l2.breaker).toBe('closed');
     });
 
+    it.each([
+      [
+        'a value msgpack cannot encode',
+        () => {
+          const cyclic: Record<string, unknown> = { n: 1 };
+          cyclic.self = cyclic;
+          return cyclic;
+        },
+      ],
+      ['a value over l2.maxValueBytes', () => 'x'.repeat(5000)],
+    ])(
+      '%s is kept in L1 only, and the older value leaves L2 so no instance reads it back',
+      async (_label, make) => {
+        const warnings: { fields: unknown; msg: string }[] = [];
+        const logger = { warn: (fields: unknown, msg: string) => void warnings.push({ fields, msg }) };
+        // No compression: the 5,000-character string stays 5,000 bytes.
+        const options = {
+          logger,
+          l2: { timeout: TEST_L2_TIMEOUT, maxValueBytes: 2000 },
+          compression: { enabled: false },
+        };
+        const [a, b] = await instances(2, options);
+        await a!.set('k', 'older');
+        expect(await b!.get('k')).toBe('older');
+        const value = make();
+        await a!.set('k', value);
+        expect(await a!.get('k')).toBe(value);
+        await waitFor(async () => (await b!.get('k')) === undefined, 2000, 5);
+        expect(await redis.exists(`${a!.stats().name}::k`)).toBe(0);
+        expect(a!.stats().l2.breaker).toBe('closed');
+        expect(warnings.some((w) => (w.fields as { key?: string }).key === `${a!.stats().name}::k`)).toBe(
+          true,
+        );
+      },
+    );
+
+    it('refuses an l2.maxValueBytes that is not a positive integer', () => {
+      for (const maxValueBytes of [0, -1, 1.5, Number.NaN]) {
+        expect(() => createCache({ redis, name: uniqueName('l2'), l2: { maxValueBytes } })).toThrow(
+          /l2\.maxValueBytes/,
+        );
+      }
+    });
+
     it('treats an unreadable value (unknown codec byte) as a miss, and names its key in the warning', async () => {
       const warnings: { fields: unknown; msg: string }[] = [];
       const logger = { warn: (fields: unknown, msg: string) => void warnings.push({ fields, msg }) };

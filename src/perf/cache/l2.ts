@@ -43,6 +43,8 @@ export interface L2Options {
   breakerThreshold: number;
   breakerPause: number;
   codec: CodecSettings;
+  /** Encoded values larger than this are not written (kept in L1 only). */
+  maxValueBytes: number;
   logger: CacheLogger | undefined;
   onError: (error: Error) => void;
 }
@@ -127,7 +129,7 @@ export class RedisTier {
       // A value this version cannot read is a miss: the factory rewrites it. The Redis key (cut
       // short) says which entry, so an operator can look at it.
       this.#o.logger?.warn(
-        { err: { message: (err as Error).message }, key: key.length > 200 ? `${key.slice(0, 200)}…` : key },
+        { err: { message: (err as Error).message }, key: shortKey(key) },
         'cache L2 value unreadable; treated as a miss',
       );
       return undefined;
@@ -144,10 +146,19 @@ export class RedisTier {
       // A value msgpack cannot encode (a cyclic structure, say) stays in L1 only.
       this.#counts[L2_SET_ERROR]!++;
       this.#o.logger?.warn(
-        { err: { message: (err as Error).message } },
+        { err: { message: (err as Error).message }, key: shortKey(key) },
         'cache value cannot be encoded for L2; kept in memory only',
       );
-      return Promise.resolve(false);
+      return this.#dropOlder(key);
+    }
+    if (value.length > this.#o.maxValueBytes) {
+      // Reading it back could take longer than the L2 timeout and count towards the breaker.
+      this.#counts[L2_SET_ERROR]!++;
+      this.#o.logger?.warn(
+        { key: shortKey(key), bytes: value.length, maxValueBytes: this.#o.maxValueBytes },
+        'cache value larger than l2.maxValueBytes; kept in memory only',
+      );
+      return this.#dropOlder(key);
     }
     if (!this.breaker.allow()) {
       this.#counts[BREAKER_SKIP]!++;
@@ -167,6 +178,15 @@ export class RedisTier {
         return false;
       },
     );
+  }
+
+  /**
+   * A value that is not written must not leave the key's older value behind: other instances,
+   * told by the bus that the key changed, would read that one back.
+   */
+  async #dropOlder(key: string): Promise<false> {
+    await this.delete([key]);
+    return false;
   }
 
   delete(keys: string[]): Promise<boolean> {
@@ -340,4 +360,9 @@ export class RedisTier {
     }
     this.#o.onError(error);
   }
+}
+
+/** A Redis key for a log line, cut short. */
+function shortKey(key: string): string {
+  return key.length > 200 ? `${key.slice(0, 200)}…` : key;
 }

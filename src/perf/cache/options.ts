@@ -44,6 +44,11 @@ export interface CacheOptions {
     breakerThreshold?: number;
     /** How long the open breaker keeps Redis out of the path before one probe. @default '5s' */
     breakerPause?: Duration;
+    /**
+     * Largest encoded (compressed) value written to Redis; larger ones are kept in L1 only, and
+     * the key's older L2 value is deleted. @default 4 MiB
+     */
+    maxValueBytes?: number;
   };
   /** Cross-instance stampede lock around factories (needs redis). @default off */
   lock?: {
@@ -84,6 +89,7 @@ export interface Resolved {
   sizeOf: ((value: unknown) => number) | undefined;
   redis: Redis | undefined;
   l2Timeout: number;
+  l2MaxValueBytes: number;
   breakerThreshold: number;
   breakerPause: number;
   lock: { enabled: boolean; ttl: number };
@@ -142,6 +148,7 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
     l2Timeout: toMs(o.l2?.timeout ?? 50, 'l2.timeout', MAX_TIMER_MS),
     breakerThreshold: positiveInt(o.l2?.breakerThreshold, 'l2.breakerThreshold', 5)!,
     breakerPause: toMs(o.l2?.breakerPause ?? 5000, 'l2.breakerPause', MAX_TIMER_MS),
+    l2MaxValueBytes: positiveInt(o.l2?.maxValueBytes, 'l2.maxValueBytes', 4 * 1024 * 1024)!,
     lock: { enabled: o.lock?.enabled === true, ttl: toMs(o.lock?.ttl ?? 5000, 'lock.ttl', MAX_TIMER_MS) },
     bus: o.bus ?? true,
     tagRecordTtl,

@@ -82,6 +82,7 @@ export class Remote {
         breakerThreshold: d.o.breakerThreshold,
         breakerPause: d.o.breakerPause,
         codec: d.o.compression,
+        maxValueBytes: d.o.l2MaxValueBytes,
         logger: d.o.logger,
         onError: (err) => d.onError('l2', err),
       },
