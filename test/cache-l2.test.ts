@@ -6,7 +6,7 @@ import { makeEntry } from '../src/perf/cache/entry.ts';
 import { type Cache, type CacheOptions, createCache } from '../src/perf/cache/index.ts';
 import { createMetricsRegistry } from '../src/perf/metrics/index.ts';
 import { closeRedis, createRedisClient } from '../src/perf/redis/index.ts';
-import { cacheContract } from './cache/contract.ts';
+import { cacheContract, slowGetOrSet } from './cache/contract.ts';
 import { chaosRedis } from './helpers/chaos.ts';
 import { waitFor } from './helpers/http.ts';
 import { hasRedis, REDIS_URL, uniqueName } from './helpers/services.ts';
@@ -79,19 +79,7 @@ describe.runIf(hasRedis)('with Redis', () => {
     async (_op, change, after) => {
       const [a, b] = await instances(2);
       await a!.set('sentinel', 1);
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let started!: () => void;
-      const running = new Promise<void>((r) => {
-        started = r;
-      });
-      const result = a!.getOrSet('k', async () => {
-        started();
-        await gate;
-        return 'from before';
-      });
+      const { result, running, release } = slowGetOrSet(a!, 'k', 'from before');
       await running;
       await change(b!);
       // Bus messages arrive in order: once A has dropped the sentinel, it has B's change too.

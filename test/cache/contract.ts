@@ -11,6 +11,28 @@ export type MakeOptions = Omit<CacheOptions, 'name'>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A getOrSet whose factory waits until `release` is called. */
+export function slowGetOrSet(cache: Cache, key: string, value: unknown, tags?: string[]) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let started!: () => void;
+  const running = new Promise<void>((r) => {
+    started = r;
+  });
+  const result = cache.getOrSet(
+    key,
+    async () => {
+      started();
+      await gate;
+      return value;
+    },
+    tags === undefined ? {} : { tags },
+  );
+  return { result, running, release };
+}
+
 export function cacheContract(
   label: string,
   extra: () => MakeOptions,
@@ -247,28 +269,6 @@ export function cacheContract(
     });
 
     describe('an invalidation while the factory runs', () => {
-      /** A getOrSet whose factory waits until `release` is called. */
-      function slowGetOrSet(cache: Cache, key: string, value: unknown, tags?: string[]) {
-        let release!: () => void;
-        const gate = new Promise<void>((r) => {
-          release = r;
-        });
-        let started!: () => void;
-        const running = new Promise<void>((r) => {
-          started = r;
-        });
-        const result = cache.getOrSet(
-          key,
-          async () => {
-            started();
-            await gate;
-            return value;
-          },
-          tags === undefined ? {} : { tags },
-        );
-        return { result, running, release };
-      }
-
       it.each([
         ['delete', (c: Cache) => c.delete('k'), undefined],
         ['deleteByTag', (c: Cache) => c.deleteByTag('t'), undefined],
