@@ -212,6 +212,28 @@ describe('experiments through the gateway', () => {
     });
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(zipped.rawPayload).toString()).toBe(nd.body);
+    // HEAD answers the export's headers without reading it: fewer statements than a GET.
+    const statements = async () => {
+      const text = (await app.inject({ url: '/metrics' })).body;
+      return [...text.matchAll(/^database_query_duration_seconds_count\{[^}]*\} (\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+    };
+    const url = `/v1/experiments/${e.name}/events?format=csv`;
+    let before = await statements();
+    const head = await app.inject({ method: 'HEAD', url });
+    // A drained stream would read after the reply: give it the time.
+    await new Promise((r) => setTimeout(r, 300));
+    const byHead = (await statements()) - before;
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toContain('text/csv');
+    expect(head.headers['content-disposition']).toContain('full-loop-events.csv');
+    expect(head.body).toBe('');
+    before = await statements();
+    await app.inject({ url });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(byHead).toBeLessThan((await statements()) - before);
 
     const res = await app.inject({ url: `/v1/experiments/${e.id}/results` });
     expect(res.statusCode).toBe(200);

@@ -60,6 +60,10 @@ describe('alerts', () => {
     expect(resolved).toMatchObject([
       { id: 'response_time_p95', to: 'resolved', at: t0 + 200_000, firedAt: t0 + 120_000 },
     ]);
+    // The figure in the message is the one that fired it, and it says so.
+    expect(resolved[0]!.message).toBe(
+      'resolved; it had fired with: p95 response time 350 ms over the last minute, target 200 ms',
+    );
     expect(engine.active()).toEqual([]);
     expect(engine.history().map((h) => h.to)).toEqual(['firing', 'resolved']);
     expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual([

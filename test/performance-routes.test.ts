@@ -163,7 +163,7 @@ describe('admin performance routes', () => {
     expect(report.breakers).toEqual([{ name: 'upstream-a', state: 'closed', transitions: [] }]);
     expect(report.caches.map((c: { layer: string }) => c.layer)).toContain('memory');
     // A body asking for more than the action does is refused.
-    for (const payload of [{ service: 'upstream-b' }, [1], 'all']) {
+    for (const payload of [{ service: 'upstream-b' }, [1], 'all', null]) {
       const scoped = await app!.inject({
         method: 'POST',
         url: '/admin/performance/actions/reset-breakers',

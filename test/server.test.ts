@@ -81,6 +81,9 @@ describe('error format for what the router and the HTTP parser refuse', () => {
       expect(body.error.code).toBe(code);
       expect(typeof body.error.message).toBe('string');
       expect(answer).not.toContain('aaaa');
+      // Like every error: not cacheable, and with a request id to report.
+      expect(answer).toMatch(/\r\nCache-Control: no-store\r\n/);
+      expect(answer).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
     }
     // The server still answers afterwards.
     expect((await app.inject({ url: '/v1/things/1' })).statusCode).toBe(200);
@@ -162,6 +165,26 @@ describe('error format', () => {
   });
 });
 
+describe('rejection log lines', () => {
+  it("carry the error's message under reason, so the line has one msg", async () => {
+    let logs: () => string;
+    ({ app, logs } = await testApp({ LOG_LEVEL: 'debug', FRONT_LANE: 'false' }, echoRoutes));
+    await app.inject({ url: '/v1/nothing-here' });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{',
+    });
+    const line = logs()
+      .split('\n')
+      .find((l) => l.includes('"request rejected"'));
+    expect(line, logs()).toBeDefined();
+    expect(line!.match(/"msg":/g)).toHaveLength(1);
+    expect(JSON.parse(line!)).toMatchObject({ msg: 'request rejected', reason: expect.any(String) });
+  });
+});
+
 describe('request ids', () => {
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -185,6 +208,12 @@ describe('request ids', () => {
       headers: { 'x-client-request-id': 'mine', 'x-request-id': 'proxy-1' },
     });
     expect(both.headers['x-client-request-id']).toBe('mine');
+    // An unusable x-client-request-id does not hide a usable x-request-id.
+    const fallback = await app.inject({
+      url: '/health',
+      headers: { 'x-client-request-id': 'bad id!', 'x-request-id': 'proxy-2' },
+    });
+    expect(fallback.headers['x-client-request-id']).toBe('proxy-2');
     const unsafe = await app.inject({ url: '/health', headers: { 'x-request-id': 'a b<script>' } });
     expect(unsafe.headers['x-request-id']).toMatch(UUID);
     expect(unsafe.headers['x-client-request-id']).toBeUndefined();

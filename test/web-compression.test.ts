@@ -1,4 +1,5 @@
 /** Negotiated compression, precompressed cached bodies, ETag/304 and Cache-Control. */
+import { get } from 'node:http';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +15,9 @@ import {
   TEXT_MAX_BYTES,
 } from '../src/perf/web/index.ts';
 import { testApp } from './helpers/app.ts';
+import { waitFor } from './helpers/http.ts';
+
+const endless = { errors: 0, stopped: false };
 
 function decode(encoding: string | undefined, body: Buffer): Buffer {
   switch (encoding) {
@@ -118,6 +122,22 @@ describe('compression plugin', () => {
         }
         return reply.type(type).send(Readable.from(lines()));
       });
+      // An endless export, for a client that leaves: counts its errors and whether it stopped.
+      a.get('/endless', async (_request, reply) => {
+        async function* rows() {
+          try {
+            for (let i = 0; ; i++) {
+              yield `${'row '.repeat(50)}${i}\n`;
+              if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+            }
+          } finally {
+            endless.stopped = true;
+          }
+        }
+        const source = Readable.from(rows());
+        source.on('error', () => endless.errors++);
+        return reply.type('text/csv').send(source);
+      });
     }));
     return app!;
   }
@@ -199,6 +219,32 @@ describe('compression plugin', () => {
     });
     expect(binary.headers['content-encoding']).toBeUndefined();
     expect(binary.payload.split('\n')).toHaveLength(101);
+  });
+
+  it('stops the source quietly when a client leaves a compressed stream, as an uncompressed one', async () => {
+    const a = await withRoutes();
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = a.server.address() as { port: number };
+    for (const encoding of ['identity', 'gzip', 'br', 'zstd']) {
+      endless.errors = 0;
+      endless.stopped = false;
+      await new Promise<void>((resolve, reject) => {
+        const req = get(
+          { host: '127.0.0.1', port, path: '/endless', headers: { 'accept-encoding': encoding } },
+          (res) => {
+            expect(res.headers['content-encoding']).toBe(encoding === 'identity' ? undefined : encoding);
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {});
+        req.setTimeout(5000, () => reject(new Error('no data')));
+      });
+      await waitFor(() => endless.stopped, 2000, 5);
+      expect(endless.errors, encoding).toBe(0);
+    }
   });
 
   it('ends a compressed stream short when its source fails, never as if it were whole', async () => {

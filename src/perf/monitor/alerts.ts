@@ -144,7 +144,8 @@ export function createAlertEngine(
           to: 'resolved',
           at: s.at,
           firedAt: alert.firedAt,
-          message: `resolved: ${alert.message}`,
+          // The figure that fired it, named as such: the one that resolved it is below the target.
+          message: `resolved; it had fired with: ${alert.message}`,
         };
         transitions.push(t);
         record(t);

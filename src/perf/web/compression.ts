@@ -10,7 +10,7 @@
  * measurement behind that choice is in docs/performance.md.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MetricsRegistry } from '../metrics/index.ts';
 import type { CachedBody } from './cached-body.ts';
@@ -157,8 +157,7 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
 /**
  * A streamed body (an export) of a compressible type, piped through a level-1 compressing stream
  * in the negotiated coding; anything else is returned as it came. Its length is unknown, so
- * there is no threshold. An error of the source destroys the compressed stream, which ends the
- * response as the source's error would have.
+ * there is no threshold.
  */
 function compressedStream(
   compression: Compression,
@@ -179,9 +178,15 @@ function compressedStream(
   const encoding = compression.negotiate(request);
   if (encoding === 'identity') return payload;
   const encoder = compressor.stream(encoding);
-  pipeline(source, encoder, () => {
-    // pipeline destroys both on an error; the source's own listeners report it.
+  // Not stream.pipeline: it destroys the source with an error when the client goes away (the
+  // reply destroys the encoder), and an export's source reports its errors as server failures.
+  // A source error ends the encoder with it (the response is cut short); a client that leaves
+  // stops the source quietly, as it does for an uncompressed stream.
+  source.on('error', (err) => encoder.destroy(err));
+  encoder.on('close', () => {
+    if (!source.destroyed && !source.readableEnded) source.destroy();
   });
+  source.pipe(encoder);
   reply.header('content-encoding', encoding);
   reply.removeHeader('content-length');
   return encoder;

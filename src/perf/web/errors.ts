@@ -6,6 +6,8 @@
  * wrong media type, schema validation) are mapped to the registry's codes; anything else is a 500
  * whose message never leaks internals (it is logged with the request id instead).
  */
+
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -136,7 +138,8 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Duple
     const body = JSON.stringify({ error: { code: e.code, message: e.message } });
     socket.write(
       `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+        `X-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);
@@ -149,7 +152,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (appError.status >= 500) {
       request.log.error({ err: appError.cause ?? appError, code: appError.code }, 'request failed');
     } else {
-      request.log.debug({ code: appError.code, msg: appError.message }, 'request rejected');
+      request.log.debug({ code: appError.code, reason: appError.message }, 'request rejected');
     }
     return sendError(reply, appError);
   });

@@ -56,7 +56,7 @@ export interface LaneAnswer {
 
 export interface LaneContext {
   /**
-   * The request id (an incoming x-request-id is kept): the one Fastify uses for this request too
+   * The request id (made by Versus for every request): the one Fastify uses for this request too
    * when the lane hands it over, and the one its reply's x-request-id carries either way.
    */
   id: string;

@@ -28,12 +28,14 @@ export function genRequestId(req: IncomingMessage): string {
 }
 
 /**
- * The caller's own request id: `x-client-request-id`, else `x-request-id` (what proxies set),
- * when it is a sane token (1-128 of letters, digits, `_ . : -`). Anything else is dropped, never
+ * The caller's own request id: the first sane token (1-128 of letters, digits, `_ . : -`) of
+ * `x-client-request-id` and `x-request-id` (what proxies set). Anything else is dropped, never
  * echoed or logged.
  */
 export function clientRequestId(req: IncomingMessage): string | undefined {
   const headers = req.headers;
-  const given = headers['x-client-request-id'] ?? headers['x-request-id'];
+  const own = headers['x-client-request-id'];
+  if (typeof own === 'string' && SAFE_ID.test(own)) return own;
+  const given = headers['x-request-id'];
   return typeof given === 'string' && SAFE_ID.test(given) ? given : undefined;
 }

@@ -62,8 +62,9 @@ export function registerPerformanceRoutes(app: FastifyInstance): void {
    * breaker) is refused rather than ignored, since ignoring it would do more than was asked.
    */
   function refuseBody(action: ActionName, body: unknown): void {
-    if (body === undefined || body === null) return;
-    if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+    if (body === undefined) return;
+    if (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)
+      return;
     const hint =
       action === 'reset-breakers'
         ? '; to reset one breaker, POST /admin/breakers/reset with {"service": "<name>"}'

@@ -36,6 +36,11 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
       throw new InvalidRequestError('querystring.format must be one of "ndjson", "csv"');
     }
     const e = await options.experiment(id);
+    reply
+      .type(TYPES[format])
+      .header('content-disposition', `attachment; filename="${e.name}-events.${format}"`);
+    // HEAD answers the headers without reading the export (Fastify would read and drop it all).
+    if (request.method === 'HEAD') return reply.send();
     const stream = exportStream(options.db, e.id, format);
     stream.on('error', (err) =>
       request.log.error(
@@ -43,9 +48,6 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
         'event export failed mid-stream',
       ),
     );
-    return reply
-      .type(TYPES[format])
-      .header('content-disposition', `attachment; filename="${e.name}-events.${format}"`)
-      .send(stream);
+    return reply.send(stream);
   });
 }
