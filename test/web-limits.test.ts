@@ -34,7 +34,7 @@ describe('rate limit decision (sliding window)', () => {
     // This window full (10 counted, this one the 11th): the wait runs into the next window until
     // the 10 weigh at most 9 there, 6 s in.
     const over = rateLimitDecision({ current: 11, previous: 0 }, 10, W, 45_000);
-    expect(over).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 21 });
+    expect(over).toMatchObject({ allowed: false, remaining: 0, retryAfterS: 21, resetS: 21 });
     // Over only through the previous window: allowed again once its weight has decayed enough.
     const decaying = rateLimitDecision({ current: 6, previous: 10 }, 10, W, W / 2);
     expect(decaying.retryAfterS).toBeGreaterThanOrEqual(1);

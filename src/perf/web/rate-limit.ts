@@ -122,13 +122,10 @@ export function decide(
     const fraction = Math.max(0, 1 - (limit - 1) / full);
     waitMs = windowMs - elapsed + fraction * windowMs;
   }
-  return {
-    allowed: false,
-    limit,
-    remaining: 0,
-    resetS,
-    retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)),
-  };
+  const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+  // A client pacing itself by RateLimit-Reset must not come back before Retry-After: when the
+  // wait runs into the next window, the reset is that far too.
+  return { allowed: false, limit, remaining: 0, resetS: Math.max(resetS, retryAfterS), retryAfterS };
 }
 
 export function installRateLimit(app: FastifyInstance, options: RateLimitOptions): RateLimiter | undefined {
