@@ -195,6 +195,16 @@ describe('resilience over real sockets', () => {
       expect(error.code).toBe('INVALID_REQUEST');
       expect(error.message).toContain(expected);
     }
+    // A service with no breaker is named as such, not answered with an empty reset.
+    const unknown = await fetch(`${gw.url}/admin/breakers/reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'mock/never-called' }),
+    });
+    expect(unknown.status).toBe(404);
+    const error = ((await unknown.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('BREAKER_NOT_FOUND');
+    expect(error.message).toContain(model);
     // Still open: none of them reset it.
     expect((await gw.post(chat(model))).status).toBe(503);
   });

@@ -1,6 +1,6 @@
 /** Registers the gateway's routes: chat completions, the model list, and breaker admin. */
 import type { FastifyInstance } from 'fastify';
-import { InvalidRequestError } from '../../perf/errors.ts';
+import { defineError, InvalidRequestError } from '../../perf/errors.ts';
 import type { MetricsRegistry } from '../../perf/metrics/index.ts';
 import type { Resilience, ServiceOptions } from '../../perf/resilience/index.ts';
 import {
@@ -13,6 +13,13 @@ import type { Catalogue } from '../providers/index.ts';
 import type { ResponseStore } from './cache.ts';
 import { createChatHandler } from './chat.ts';
 import type { GatewayHooks } from './hooks.ts';
+
+export const BreakerNotFoundError = defineError(
+  'BREAKER_NOT_FOUND',
+  404,
+  "POST /admin/breakers/reset named a service that has no circuit breaker (breakers are made on a service's first call).",
+  'Name a service from GET /admin/breakers, or send {} to reset every breaker.',
+);
 
 export interface GatewayOptions {
   catalogue: Catalogue;
@@ -111,6 +118,12 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
     if (service !== undefined && (typeof service !== 'string' || service === '')) {
       throw new InvalidRequestError(
         'body.service must be a service name such as "mock/fast" (GET /admin/breakers lists them)',
+      );
+    }
+    if (service !== undefined && !options.resilience.status().some((s) => s.service === service)) {
+      const known = options.resilience.status().map((s) => s.service);
+      throw new BreakerNotFoundError(
+        `no circuit breaker for ${JSON.stringify(service)}; breakers exist for the services called so far${known.length > 0 ? ` (${known.join(', ')})` : ' (none yet)'}`,
       );
     }
     return { reset: options.resilience.reset(service) };
