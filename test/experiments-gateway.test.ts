@@ -192,6 +192,14 @@ describe('experiments through the gateway', () => {
     });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('RESPONSE_NOT_FOUND');
+    // The completion prefix alone names nothing: a 400 that says what to send, not a 404 for "".
+    const bare = await app.inject({
+      method: 'POST',
+      url: '/v1/feedback',
+      payload: { response_id: 'chatcmpl-', score: 1 },
+    });
+    expect(bare.statusCode).toBe(400);
+    expect(bare.json().error.message).toContain('body.response_id must be the id of a chat completion');
 
     const csv = await app.inject({ url: `/v1/experiments/${e.id}/events?format=csv` });
     expect(csv.headers['content-type']).toContain('text/csv');

@@ -28,7 +28,12 @@ export function parseFeedback(body: unknown): {
       throw new InvalidRequestError(`body.${key} is not a known field (allowed: response_id, score, label)`);
     }
   }
-  if (typeof b.response_id !== 'string' || b.response_id === '' || b.response_id.length > 200) {
+  if (
+    typeof b.response_id !== 'string' ||
+    b.response_id === '' ||
+    b.response_id === COMPLETION_PREFIX ||
+    b.response_id.length > 200
+  ) {
     throw new InvalidRequestError('body.response_id must be the id of a chat completion');
   }
   // Both are bound into statements (the lookup, the feedback row).
