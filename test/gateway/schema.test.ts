@@ -41,7 +41,7 @@ describe('chat completion request validation', () => {
     };
     expect(validateChatRequest(body)).toBe(body);
     expect(validateChatRequest({ ...ok, stop: 'END' })).toBeDefined();
-    expect(validateChatRequest({ ...ok, stream_options: {} })).toBeDefined();
+    expect(validateChatRequest({ ...ok, stream: true, stream_options: {} })).toBeDefined();
   });
 
   it.each([
@@ -104,6 +104,14 @@ describe('chat completion request validation', () => {
     [{ ...ok, stream: 'yes' }, 'body.stream must be a boolean'],
     [{ ...ok, stream_options: { include_usage: 1 } }, 'body.stream_options.include_usage must be a boolean'],
     [{ ...ok, stream_options: { extra: true } }, 'body.stream_options.extra is not a supported field'],
+    [
+      { ...ok, stream_options: { include_usage: true } },
+      'body.stream_options is only allowed when body.stream is true',
+    ],
+    [
+      { ...ok, stream: false, stream_options: { include_usage: true } },
+      'body.stream_options is only allowed when body.stream is true',
+    ],
     [{ ...ok, user: 'u'.repeat(257) }, 'body.user must be a string of at most 256 characters'],
     [{ ...ok, metadata: [] }, 'body.metadata must be an object'],
   ])('rejects %j: %s', (body, message) => {

@@ -165,5 +165,9 @@ export function validateChatRequest(body: unknown): ChatCompletionRequest {
     throw new InvalidRequestError('the body must be a JSON object with model and messages');
   const problem = request(body);
   if (problem !== undefined) throw new InvalidRequestError(`body${problem}`);
+  // As OpenAI's API: stream options without a stream are a mistake worth naming.
+  if (body.stream_options !== undefined && body.stream !== true) {
+    throw new InvalidRequestError('body.stream_options is only allowed when body.stream is true');
+  }
   return body as unknown as ChatCompletionRequest;
 }
