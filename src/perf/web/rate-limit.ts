@@ -175,13 +175,15 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
     return false;
   };
 
+  /** One hit counted and decided by this process's own counters. */
+  const locally = (key: string, window: number, weight: number, now: number): RateLimitDecision =>
+    decide(local.hit(key, window, windowMs, limit, weight) as WindowCounts, limit, windowMs, now);
+
   const hit = (key: string): RateLimitDecision | Promise<RateLimitDecision> => {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const weight = 1 - (now % windowMs) / windowMs;
-    const locally = (): RateLimitDecision =>
-      decide(local.hit(key, window, windowMs, limit, weight) as WindowCounts, limit, windowMs, now);
-    if (shared === undefined) return locally();
+    if (shared === undefined) return locally(key, window, weight, now);
     return (shared.hit(key, window, windowMs, limit, weight) as Promise<WindowCounts>).then(
       (counts) => decide(counts, limit, windowMs, now),
       (err: unknown) => {
@@ -192,7 +194,7 @@ export function installRateLimit(app: FastifyInstance, options: RateLimitOptions
             'rate limit store (redis) failed; limiting per instance until it is back',
           );
         }
-        return locally();
+        return locally(key, window, weight, now);
       },
     );
   };
