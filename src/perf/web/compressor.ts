@@ -51,18 +51,19 @@ export function levelFor(encoding: Encoding, mode: CompressionMode, size: number
   }
 }
 
-function brotliOptions(level: number, size: number): zlib.BrotliOptions {
-  return {
-    params: {
-      [constants.BROTLI_PARAM_QUALITY]: level,
-      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-      [constants.BROTLI_PARAM_SIZE_HINT]: size,
-    },
+/** Options for a coding at `level`; `size`, when known (not for a stream), sizes the work. */
+function brotliOptions(level: number, size?: number): zlib.BrotliOptions {
+  const params: Record<number, number> = {
+    [constants.BROTLI_PARAM_QUALITY]: level,
+    [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
   };
+  if (size !== undefined) params[constants.BROTLI_PARAM_SIZE_HINT] = size;
+  return { params };
 }
 
-function zstdOptions(level: number, size: number): zlib.ZstdOptions {
-  return { params: { [constants.ZSTD_c_compressionLevel]: level }, pledgedSrcSize: size };
+function zstdOptions(level: number, size?: number): zlib.ZstdOptions {
+  const params = { [constants.ZSTD_c_compressionLevel]: level };
+  return size === undefined ? { params } : { params, pledgedSrcSize: size };
 }
 
 const zstdAsync = promisify(zlib.zstdCompress);
@@ -103,14 +104,9 @@ function runAsync(data: Buffer, encoding: Encoding, level: number): Promise<Buff
 function runStream(encoding: Encoding, level: number): Transform {
   switch (encoding) {
     case 'zstd':
-      return zlib.createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: level } });
+      return zlib.createZstdCompress(zstdOptions(level));
     case 'br':
-      return zlib.createBrotliCompress({
-        params: {
-          [constants.BROTLI_PARAM_QUALITY]: level,
-          [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-        },
-      });
+      return zlib.createBrotliCompress(brotliOptions(level));
     case 'gzip':
       return zlib.createGzip({ level });
     case 'deflate':
