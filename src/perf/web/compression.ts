@@ -101,8 +101,7 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
       if (!enabled || bytes.length < threshold || !isCompressible(body.contentType)) {
         return reply.send(body.plain);
       }
-      reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
-      const encoding = negotiate(request);
+      const encoding = codingFor(negotiate, request, reply);
       if (encoding === 'identity') return reply.send(body.plain);
       const encoded = body.encoded(encoding, compressor);
       if (Buffer.isBuffer(encoded)) return sendEncoded(reply, bytes, encoded, encoding);
@@ -129,8 +128,7 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
     if (size < threshold || !isCompressible(reply.getHeader('content-type') as string | undefined)) {
       return done(null, payload);
     }
-    reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
-    const encoding = negotiate(request);
+    const encoding = codingFor(negotiate, request, reply);
     if (encoding === 'identity') return done(null, payload);
     const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
     if (size < ASYNC_THRESHOLD) {
@@ -155,6 +153,19 @@ export function installCompression(app: FastifyInstance, options: CompressionOpt
 }
 
 /**
+ * The coding a compressible body of this reply goes out in; the reply then varies with
+ * Accept-Encoding, whichever coding (identity too) the negotiation chose.
+ */
+function codingFor(
+  negotiate: Compression['negotiate'],
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Negotiated {
+  reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
+  return negotiate(request);
+}
+
+/**
  * A streamed body (an export) of a compressible type, piped through a level-1 compressing stream
  * in the negotiated coding; anything else is returned as it came. Its length is unknown, so
  * there is no threshold.
@@ -174,8 +185,7 @@ function compressedStream(
   ) {
     return payload;
   }
-  reply.header('vary', varyWithAcceptEncoding(reply.getHeader('vary')));
-  const encoding = compression.negotiate(request);
+  const encoding = codingFor(compression.negotiate, request, reply);
   if (encoding === 'identity') return payload;
   const encoder = compressor.stream(encoding);
   // Not stream.pipeline: it destroys the source with an error when the client goes away (the
