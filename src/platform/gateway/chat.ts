@@ -303,6 +303,13 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     call.reply.header('x-fallback-from', fallbackFrom);
   }
 
+  /** Answers with a body made for this request, under its own completion id. */
+  function replyOwnBody(call: Call, value: CachedCompletion): FastifyReply {
+    return call.reply
+      .type('application/json; charset=utf-8')
+      .send(completionJson(`chatcmpl-${call.request.id}`, value));
+  }
+
   /** The serialised body of a cached answer, made once per cached object. */
   function hitBody(value: CachedCompletion, requestId: string) {
     return bodies.of(value, () => completionJson(value.id ?? `chatcmpl-${requestId}`, value));
@@ -322,9 +329,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       // In an experiment each answer is an event that feedback names by the body's id: a hit
       // carries its own, not the id of the request that filled the cache (whose event feedback
       // would land on), so its body is made for it (and compressed, if at all, as a dynamic one).
-      return reply
-        .type('application/json; charset=utf-8')
-        .send(completionJson(`chatcmpl-${call.request.id}`, value));
+      return replyOwnBody(call, value);
     }
     const body = hitBody(value, call.request.id);
     // Apps built without the compression plugin (some tests) send the body uncompressed.
@@ -373,9 +378,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     record.promptTokens = served.value.usage.prompt_tokens;
     record.completionTokens = served.value.usage.completion_tokens;
     reply.header('x-cache', xcache).header('x-gateway-overhead-ms', overhead(reply, call.timing, 'upstream'));
-    reply
-      .type('application/json; charset=utf-8')
-      .send(completionJson(`chatcmpl-${call.request.id}`, served.value));
+    replyOwnBody(call, served.value);
   }
 
   function openStream(call: Call, xcache: string, model: string): ChunkWriter {
