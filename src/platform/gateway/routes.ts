@@ -120,8 +120,8 @@ export function registerGatewayRoutes(app: FastifyInstance, options: GatewayOpti
         'body.service must be a service name such as "mock/fast" (GET /admin/breakers lists them)',
       );
     }
-    if (service !== undefined && !options.resilience.status().some((s) => s.service === service)) {
-      const known = options.resilience.status().map((s) => s.service);
+    const known = service === undefined ? [] : options.resilience.status().map((s) => s.service);
+    if (service !== undefined && !known.includes(service)) {
       throw new BreakerNotFoundError(
         `no circuit breaker for ${JSON.stringify(service)}; breakers exist for the services called so far${known.length > 0 ? ` (${known.join(', ')})` : ' (none yet)'}`,
       );
