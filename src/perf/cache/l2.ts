@@ -144,21 +144,15 @@ export class RedisTier {
       value = encodeEntry(entry, this.#o.codec);
     } catch (err) {
       // A value msgpack cannot encode (a cyclic structure, say) stays in L1 only.
-      this.#counts[L2_SET_ERROR]!++;
-      this.#o.logger?.warn(
-        { err: { message: (err as Error).message }, key: shortKey(key) },
-        'cache value cannot be encoded for L2; kept in memory only',
-      );
-      return this.#dropOlder(key);
+      return this.#notWritten(key, { err: { message: (err as Error).message } }, 'cannot be encoded for L2');
     }
     if (value.length > this.#o.maxValueBytes) {
       // Reading it back could take longer than the L2 timeout and count towards the breaker.
-      this.#counts[L2_SET_ERROR]!++;
-      this.#o.logger?.warn(
-        { key: shortKey(key), bytes: value.length, maxValueBytes: this.#o.maxValueBytes },
-        'cache value larger than l2.maxValueBytes; kept in memory only',
+      return this.#notWritten(
+        key,
+        { bytes: value.length, maxValueBytes: this.#o.maxValueBytes },
+        'larger than l2.maxValueBytes',
       );
-      return this.#dropOlder(key);
     }
     if (!this.breaker.allow()) {
       this.#counts[BREAKER_SKIP]!++;
@@ -181,10 +175,12 @@ export class RedisTier {
   }
 
   /**
-   * A value that is not written must not leave the key's older value behind: other instances,
-   * told by the bus that the key changed, would read that one back.
+   * A value kept in L1 only: counted, logged with `why`, and the key's older value deleted, since
+   * other instances, told by the bus that the key changed, would read that one back.
    */
-  async #dropOlder(key: string): Promise<false> {
+  async #notWritten(key: string, fields: object, why: string): Promise<false> {
+    this.#counts[L2_SET_ERROR]!++;
+    this.#o.logger?.warn({ ...fields, key: shortKey(key) }, `cache value ${why}; kept in memory only`);
     await this.delete([key]);
     return false;
   }
