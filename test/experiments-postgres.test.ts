@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/perf/db/index.ts';
 import { createMetricsRegistry } from '../src/perf/metrics/index.ts';
 import { createResultsService } from '../src/platform/analytics/index.ts';
-import { createRecorder, submitFeedback } from '../src/platform/events/index.ts';
+import { createRecorder, exportStream, submitFeedback } from '../src/platform/events/index.ts';
 import { type Backend, pgliteBackend, postgresBackend, warmPglite } from './helpers/db.ts';
 import { chaos, event } from './helpers/experiments.ts';
 import { hasPostgres } from './helpers/services.ts';
@@ -145,5 +145,25 @@ describe.each(backends)('experiments on %s', (_name, make) => {
     expect(withFeedback.source).toBe('computed');
     expect(withFeedback.results.variants[0]!.feedback).toMatchObject({ count: 1, mean: 0.5 });
     await recorder.close();
+  });
+  it('exports every event exactly once when several share a millisecond (microsecond timestamps)', async () => {
+    // Rows written by other tools carry microseconds; 2,500 rows, three per millisecond, the
+    // pages of 700 ending inside a millisecond.
+    await db.query(
+      `INSERT INTO experiment_events
+         SELECT 'resp-us-' || lpad(g::text, 5, '0'), 'exp_micro', 'a', 'u' || g, true,
+                timestamptz '2026-12-01 10:00:00+00' + (g * 333) * interval '1 microsecond',
+                'mock/fast', 200, NULL, 1, NULL, 1, 1, NULL, false, false, NULL, false
+           FROM generate_series(1, 2500) g`,
+    );
+    let text = '';
+    for await (const chunk of exportStream(db, 'exp_micro', 'ndjson', 700)) text += chunk;
+    const ids = text
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { response_id: string }).response_id);
+    expect(ids).toHaveLength(2500);
+    expect(new Set(ids).size).toBe(2500);
+    expect(ids).toEqual([...ids].sort());
   });
 });

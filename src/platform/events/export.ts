@@ -41,7 +41,7 @@ async function* lines(db: SqlClient, experimentId: string, format: ExportFormat,
     // One chunk per page keeps the number of writes (and syscalls) low.
     yield rows.map((r) => line(r, format)).join('');
     const last = rows.at(-1)!;
-    after = { createdAt: String(value(last, 'created_at')), responseId: last.response_id };
+    after = { createdAt: last.page_key, responseId: last.response_id };
     if (rows.length < pageSize) return;
   }
 }

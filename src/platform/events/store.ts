@@ -113,6 +113,12 @@ export async function upsertFeedback(db: SqlClient, f: Feedback): Promise<void> 
 export interface ExportRow {
   response_id: string;
   created_at: Date | string;
+  /**
+   * created_at as the database writes it (microseconds): the next page's cursor. The driver's Date
+   * keeps milliseconds, and a cursor cut to them would export again the rows later in that
+   * millisecond.
+   */
+  page_key: string;
   [column: string]: unknown;
 }
 
@@ -131,7 +137,7 @@ export async function exportPage(
     `SELECT e.response_id, e.experiment_id, e.variant, e.unit, e.sticky, e.created_at, e.model,
             e.status, e.error_code, e.latency_ms, e.ttft_ms, e.prompt_tokens, e.completion_tokens,
             e.cost_usd, e.cache_hit, e.fallback, e.fallback_model, e.stream,
-            f.score AS feedback_score, f.label AS feedback_label
+            f.score AS feedback_score, f.label AS feedback_label, e.created_at::text AS page_key
        FROM experiment_events e
        LEFT JOIN experiment_feedback f ON f.response_id = e.response_id
       WHERE e.experiment_id = $1
