@@ -76,6 +76,8 @@ export interface Config {
     eventsFlushBatch: number;
     eventsBufferMax: number;
     resultsMinIntervalMs: number;
+    /** Event exports streaming at once per instance; more get 503 EXPORTS_BUSY. */
+    exportsMaxConcurrent: number;
     /** Overrides and additions to the built-in price table (USD per million tokens). */
     modelPrices: PriceTable;
   };
@@ -512,6 +514,12 @@ export const VARIABLES = {
     parse: int(0, 600_000),
     doc: 'Experiment results are recomputed at most this often per instance under write load.',
   },
+  EXPORTS_MAX_CONCURRENT: {
+    name: 'EXPORTS_MAX_CONCURRENT',
+    default: '4',
+    parse: int(1, 256),
+    doc: 'Event exports (GET /v1/experiments/:id/events) streaming at once per instance; more are answered 503 EXPORTS_BUSY with Retry-After. Each holds pages of rows in memory while it streams.',
+  },
   MODEL_PRICES: {
     name: 'MODEL_PRICES',
     default: undefined,
@@ -709,6 +717,7 @@ export function loadConfig(env: Env = process.env): Config {
       eventsFlushBatch: v.EVENTS_FLUSH_BATCH,
       eventsBufferMax: v.EVENTS_BUFFER_MAX,
       resultsMinIntervalMs: v.RESULTS_MIN_INTERVAL_MS,
+      exportsMaxConcurrent: v.EXPORTS_MAX_CONCURRENT,
       modelPrices: v.MODEL_PRICES ?? {},
     },
     providers: {

@@ -79,6 +79,7 @@ export const TEST_SETTINGS = {
   eventsFlushBatch: 5000,
   eventsBufferMax: 200_000,
   resultsMinIntervalMs: 0,
+  exportsMaxConcurrent: 4,
   modelPrices: {},
   shutdownTimeoutMs: 5000,
 };

@@ -29,6 +29,7 @@ export interface ExperimentsDeps {
     eventsFlushBatch: number;
     eventsBufferMax: number;
     resultsMinIntervalMs: number;
+    exportsMaxConcurrent: number;
     modelPrices: PriceTable;
     /** How long close may keep retrying the last events. */
     shutdownTimeoutMs: number;
@@ -68,7 +69,13 @@ export function installExperiments(app: FastifyInstance, deps: ExperimentsDeps):
   gateway.record = (record) => hooks.record(record);
 
   registerExperimentRoutes(app, experiments);
-  registerEventRoutes(app, { db, recorder, experiment: (ref) => experiments.get(ref) });
+  registerEventRoutes(app, {
+    db,
+    recorder,
+    experiment: (ref) => experiments.get(ref),
+    maxConcurrentExports: settings.exportsMaxConcurrent,
+    metrics,
+  });
   registerResultsRoutes(app, {
     results: createResultsService({ db, minIntervalMs: settings.resultsMinIntervalMs }),
     experiment: (ref) => experiments.get(ref),
