@@ -181,10 +181,21 @@ describe('admin performance routes', () => {
       payload: '{}',
     });
     expect(empty.statusCode).toBe(200);
+    // A JSON content type with no body at all is no body, not invalid JSON.
+    const none = await app!.inject({
+      method: 'POST',
+      url: '/admin/performance/actions/clear-expired',
+      headers: { ...admin, 'content-type': 'application/json', 'content-length': '0' },
+    });
+    expect(none.statusCode, none.body).toBe(200);
+    expect(none.json()).toMatchObject({ action: 'clear-expired', ok: true });
+    // An action that does not exist is not found, and the answer lists those that do.
     const bad = await post('reboot');
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('INVALID_REQUEST');
-    expect(bad.json().error.message).toMatch(/params\.action must be one of "gc", "clear-expired"/);
+    expect(bad.statusCode).toBe(404);
+    expect(bad.json().error.code).toBe('NOT_FOUND');
+    expect(bad.json().error.message).toBe(
+      'no performance action "reboot"; the actions are gc, clear-expired, reset-breakers, heap-snapshot (GET /admin/performance lists them)',
+    );
   });
 
   it('/metrics carries the seed metric names', async () => {

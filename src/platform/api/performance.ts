@@ -4,7 +4,7 @@
  * the auth hook.
  */
 import type { FastifyInstance } from 'fastify';
-import { InvalidRequestError } from '../../perf/errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../perf/errors.ts';
 import { MonitoringDisabledError, PerformanceFailingError, toSnakeCase } from '../../perf/monitor/index.ts';
 import { sendError } from '../../perf/web/index.ts';
 
@@ -44,18 +44,30 @@ export function registerPerformanceRoutes(app: FastifyInstance): void {
     recommendations: toSnakeCase(await manager().recommendations()),
   }));
 
-  app.post<{ Params: { action: ActionName } }>(
+  app.post<{ Params: { action: string } }>(
     '/admin/performance/actions/:action',
     {
-      schema: {
-        params: { type: 'object', properties: { action: { enum: ACTION_NAMES } }, required: ['action'] },
+      // A client that sends `content-type: application/json` with no body (curl -X POST -H ...,
+      // many HTTP libraries) means "no body", as an action takes none: it is not parsed as JSON.
+      onRequest: async (request) => {
+        if (request.headers['content-length'] === '0') delete request.headers['content-type'];
       },
     },
     async (request) => {
-      refuseBody(request.params.action, request.body);
-      return toSnakeCase(await runAction(request.params.action));
+      const { action } = request.params;
+      if (!isAction(action)) {
+        throw new NotFoundError(
+          `no performance action "${action}"; the actions are ${ACTION_NAMES.join(', ')} (GET /admin/performance lists them)`,
+        );
+      }
+      refuseBody(action, request.body);
+      return toSnakeCase(await runAction(action));
     },
   );
+
+  function isAction(name: string): name is ActionName {
+    return (ACTION_NAMES as readonly string[]).includes(name);
+  }
 
   /**
    * The actions take no options: a body that asks for something (`{"service": ...}` to reset one
