@@ -10,6 +10,9 @@ import { createMetricsRegistry, type MetricsRegistry } from '../src/perf/metrics
 import { installErrorHandling } from '../src/perf/web/index.ts';
 import { insertEvents, type Recorder, registerEventRoutes } from '../src/platform/events/index.ts';
 import { event, pgliteSql, type TestSql } from './helpers/experiments.ts';
+import { waitFor } from './helpers/http.ts';
+
+const until = (check: () => Promise<boolean> | boolean, ms = 5000) => waitFor(check, ms, 10);
 
 let sql: TestSql;
 let app: FastifyInstance;
@@ -33,14 +36,6 @@ async function metric(name: string): Promise<number> {
   const text = await metrics.metrics();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
-}
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 beforeAll(async () => {

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../src/perf/errors.ts';
 import { createRecorder, type Recorder, submitFeedback } from '../src/platform/events/index.ts';
 import { chaos, event, pgliteSql, type TestSql } from './helpers/experiments.ts';
+import { waitFor } from './helpers/http.ts';
+
+const until = (check: () => Promise<boolean> | boolean, ms = 10_000) => waitFor(check, ms, 10);
 
 const silent = { warn: () => {}, error: () => {} };
 let sql: TestSql;
@@ -17,14 +20,6 @@ beforeEach(async () => {
 async function count(): Promise<number> {
   const r = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM experiment_events');
   return r.rows[0]!.n;
-}
-
-async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('recorder', () => {

@@ -5,6 +5,9 @@ import {
   type WriteBehind,
   type WriteBehindOptions,
 } from '../src/platform/events/write-behind.ts';
+import { waitFor } from './helpers/http.ts';
+
+const until = (check: () => Promise<boolean> | boolean, ms = 5000) => waitFor(check, ms, 5);
 
 /** A sink that records batches; `down` makes it fail like an unreachable database. */
 function chaosSink(): Sink<number> & { batches: number[][]; down: boolean; calls: number } {
@@ -41,13 +44,6 @@ function pickySink(): ReturnType<typeof chaosSink> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
-}
 
 const open: WriteBehind<number>[] = [];
 afterEach(async () => {

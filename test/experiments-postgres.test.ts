@@ -11,18 +11,13 @@ import { createResultsService } from '../src/platform/analytics/index.ts';
 import { createRecorder, exportStream, submitFeedback } from '../src/platform/events/index.ts';
 import { type Backend, pgliteBackend, postgresBackend, warmPglite } from './helpers/db.ts';
 import { chaos, event } from './helpers/experiments.ts';
+import { waitFor } from './helpers/http.ts';
 import { hasPostgres } from './helpers/services.ts';
+
+const until = (check: () => Promise<boolean> | boolean, ms = 15_000) => waitFor(check, ms, 20);
 
 const MIGRATIONS = fileURLToPath(new URL('../src/platform/migrations', import.meta.url));
 const silent = { warn: () => {}, error: () => {} };
-
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const backends: [string, () => Promise<Backend>][] = [
   ['pglite', async () => pgliteBackend()],
