@@ -23,8 +23,8 @@ export interface EventRoutesOptions {
   recorder: Recorder;
   /** Resolves an experiment id or name (throws EXPERIMENT_NOT_FOUND). */
   experiment(ref: string): Promise<{ id: string; name: string }>;
-  /** Exports streaming at once from this instance; more are refused with 503 EXPORTS_BUSY. Default 4. */
-  maxConcurrentExports?: number;
+  /** Exports streaming at once from this instance (EXPORTS_MAX_CONCURRENT); more get 503 EXPORTS_BUSY. */
+  maxConcurrentExports: number;
   metrics?: MetricsRegistry;
 }
 
@@ -34,7 +34,7 @@ const TYPES: Record<ExportFormat, string> = {
 };
 
 export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOptions): void {
-  const maxExports = options.maxConcurrentExports ?? 4;
+  const maxExports = options.maxConcurrentExports;
   if (!Number.isInteger(maxExports) || maxExports < 1) {
     throw new RangeError(`maxConcurrentExports must be a positive integer (got ${maxExports})`);
   }
