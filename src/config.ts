@@ -44,6 +44,7 @@ export interface Config {
     dataDir: string;
     /** PostgreSQL shared_buffers of the embedded PGlite database, MB. */
     pgliteSharedBuffersMb: number;
+    pgliteAnalyzeIntervalMs: number;
   };
   targets: {
     responseTimeMs: number;
@@ -355,6 +356,12 @@ export const VARIABLES = {
     default: '16',
     parse: int(1, 4096),
     doc: "PostgreSQL's shared_buffers for the embedded PGlite database, MB. Its pages are also in PGlite's file system, so a larger pool mostly holds the same data twice (docs/database.md).",
+  },
+  PGLITE_ANALYZE_INTERVAL_MS: {
+    name: 'PGLITE_ANALYZE_INTERVAL_MS',
+    default: '60000',
+    parse: int(0, 86_400_000),
+    doc: 'How often the embedded PGlite database analyzes the tables that changed since their last ANALYZE, ms (it has no autovacuum); 0 turns it off.',
   },
   DATABASE_POOL_SIZE: {
     name: 'DATABASE_POOL_SIZE',
@@ -690,6 +697,7 @@ export function loadConfig(env: Env = process.env): Config {
       poolRecycleMs: v.DATABASE_POOL_RECYCLE,
       dataDir: v.DATA_DIR,
       pgliteSharedBuffersMb: v.PGLITE_SHARED_BUFFERS_MB,
+      pgliteAnalyzeIntervalMs: v.PGLITE_ANALYZE_INTERVAL_MS,
     },
     targets: {
       responseTimeMs: v.TARGET_RESPONSE_TIME_MS,

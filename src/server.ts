@@ -316,6 +316,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     url: d.url,
     dataDir: d.dataDir,
     pgliteSharedBuffersMb: d.pgliteSharedBuffersMb,
+    pgliteAnalyzeIntervalMs: d.pgliteAnalyzeIntervalMs,
     poolSize: d.poolSize,
     maxOverflow: d.maxOverflow,
     poolTimeoutMs: d.poolTimeoutMs,

@@ -33,6 +33,7 @@ describe('config', () => {
       poolRecycleMs: 3_600_000,
       dataDir: './data',
       pgliteSharedBuffersMb: 16,
+      pgliteAnalyzeIntervalMs: 60_000,
     });
     expect(c.targets).toEqual({ responseTimeMs: 200, cacheHitRate: 0.8, memoryUsageMb: 512 });
     expect(c.monitoring).toEqual({
@@ -132,6 +133,13 @@ describe('config', () => {
     const [line] = problems({ PGLITE_SHARED_BUFFERS_MB: '0' });
     expect(line).toBe('PGLITE_SHARED_BUFFERS_MB="0" is not valid: expected an integer from 1 to 4096');
     expect(problems({ PGLITE_SHARED_BUFFERS_MB: '16MB' })).toHaveLength(1);
+  });
+
+  it('takes 0 to turn the PGlite analyze rounds off and refuses a negative interval', () => {
+    expect(loadConfig({ PGLITE_ANALYZE_INTERVAL_MS: '0' }).database.pgliteAnalyzeIntervalMs).toBe(0);
+    expect(problems({ PGLITE_ANALYZE_INTERVAL_MS: '-1' })).toEqual([
+      'PGLITE_ANALYZE_INTERVAL_MS="-1" is not valid: expected an integer from 0 to 86400000',
+    ]);
   });
 
   it('reports every bad variable at once', () => {

@@ -18,6 +18,7 @@ import type { StatementInfo } from './sql.ts';
 export interface Logger {
   warn(obj: object, msg: string): void;
   info?(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
 }
 
 export interface AnalyzerOptions {

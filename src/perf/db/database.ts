@@ -15,6 +15,7 @@ import {
 } from './errors.ts';
 import { lazyDriver } from './lazy-driver.ts';
 import { applyMigrations, type MigrationReport, readMigrations } from './migrations.ts';
+import type { AnalyzeReport } from './pglite-driver.ts';
 import type { PlanNode } from './plan.ts';
 import { registerPoolMetrics } from './pool-metrics.ts';
 import { type CachedQueryOptions, createLocalStore, QueryCache } from './query-cache.ts';
@@ -25,6 +26,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   await loadParser();
   const searchPath = checkSearchPath(options.searchPath);
   checkSharedBuffers(options.pgliteSharedBuffersMb);
+  checkAnalyzeInterval(options.pgliteAnalyzeIntervalMs);
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
@@ -78,6 +80,10 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
           ? {}
           : { sharedBuffersMb: options.pgliteSharedBuffersMb }),
         ...(options.pglite ? { instance: options.pglite } : {}),
+        ...(options.pgliteAnalyzeIntervalMs === undefined
+          ? {}
+          : { analyzeIntervalMs: options.pgliteAnalyzeIntervalMs }),
+        onAnalyze: (r) => logAnalyze(r, options.logger),
       });
       try {
         return await migrate(d);
@@ -108,6 +114,17 @@ function logMigrations(report: MigrationReport, logger: Logger | undefined): voi
   }
 }
 
+function logAnalyze(r: AnalyzeReport, logger: Logger | undefined): void {
+  const ms = Math.round(r.ms);
+  if (r.error === undefined) logger?.debug?.({ tables: r.tables, ms }, 'embedded database tables analyzed');
+  else {
+    logger?.warn(
+      { tables: r.tables, ms, err: { message: r.error.message } },
+      'analyzing the embedded database tables failed; the next round tries again',
+    );
+  }
+}
+
 function checkSearchPath(path: string | undefined): string | undefined {
   if (path !== undefined && !/^[A-Za-z_][A-Za-z0-9_$]*(,\s*[A-Za-z_][A-Za-z0-9_$]*)*$/.test(path)) {
     throw new DbInvalidOptionError(
@@ -121,6 +138,14 @@ function checkSharedBuffers(mb: number | undefined): void {
   if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1)) {
     throw new DbInvalidOptionError(
       `pgliteSharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`,
+    );
+  }
+}
+
+function checkAnalyzeInterval(ms: number | undefined): void {
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 0)) {
+    throw new DbInvalidOptionError(
+      `pgliteAnalyzeIntervalMs must be a whole number of ms, 0 to turn it off (got ${ms})`,
     );
   }
 }

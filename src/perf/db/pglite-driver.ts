@@ -26,7 +26,33 @@ export interface PgliteDriverOptions {
   sharedBuffersMb?: number;
   /** Use this instance instead of opening one; close() leaves it open. */
   instance?: PGlite;
+  /**
+   * How often tables changed since their last ANALYZE are analyzed, ms; 0 turns it off. PGlite has
+   * no autovacuum, and a table that is never analyzed gets plans made for an empty table
+   * (docs/database.md, "Embedded PGlite statistics"). @default 60000
+   */
+  analyzeIntervalMs?: number;
+  /** Called after each round that analyzed tables, and when a round fails. */
+  onAnalyze?: (report: AnalyzeReport) => void;
 }
+
+export interface AnalyzeReport {
+  /** Tables analyzed, as `schema.table`. */
+  tables: string[];
+  ms: number;
+  error?: Error;
+}
+
+/** Default of `analyzeIntervalMs`. */
+const PGLITE_ANALYZE_INTERVAL_MS = 60_000;
+
+/**
+ * autovacuum's analyze rule with PostgreSQL's defaults (autovacuum_analyze_threshold 50,
+ * autovacuum_analyze_scale_factor 0.1): a table is analyzed once more rows changed since its last
+ * ANALYZE than 50 plus a tenth of its rows.
+ */
+const STALE_TABLES = `SELECT schemaname, relname FROM pg_stat_user_tables
+  WHERE n_mod_since_analyze > 50 + 0.1 * n_live_tup ORDER BY schemaname, relname`;
 
 /** Default of `sharedBuffersMb`: docs/database.md, "Embedded PGlite memory". */
 const PGLITE_SHARED_BUFFERS_MB = 16;
@@ -65,6 +91,7 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
   let closing = false;
   let acquisitions = 0;
   let timeouts = 0;
+  let analyzing = false;
 
   function grant(started: number, queued: boolean): Acquired {
     busy = true;
@@ -100,31 +127,65 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
     };
   }
 
+  function acquire(): Promise<Acquired> {
+    if (closing) return Promise.reject(new DbClosedError('the database layer is closed'));
+    const started = performance.now();
+    if (!busy) return Promise.resolve(grant(started, false));
+    return new Promise<Acquired>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        started,
+        timer: setTimeout(() => {
+          queue.splice(queue.indexOf(waiter), 1);
+          timeouts++;
+          reject(
+            new DbPoolTimeoutError(
+              `the embedded database stayed busy for ${o.timeoutMs} ms (${queue.length} more waiting)`,
+            ),
+          );
+        }, o.timeoutMs),
+      };
+      waiter.timer.unref();
+      queue.push(waiter);
+    });
+  }
+
+  /** One round of the analyze rule: waits its turn for the connection like any caller. */
+  async function analyzeStale(): Promise<void> {
+    if (analyzing || closing) return;
+    analyzing = true;
+    const started = performance.now();
+    const tables: string[] = [];
+    try {
+      const { session } = await acquire();
+      try {
+        const stale = await session.query(STALE_TABLES, []);
+        for (const row of stale.rows) {
+          const name = `${quoteIdent(String(row.schemaname))}.${quoteIdent(String(row.relname))}`;
+          await session.exec(`ANALYZE ${name}`);
+          tables.push(`${String(row.schemaname)}.${String(row.relname)}`);
+        }
+      } finally {
+        session.release();
+      }
+      if (tables.length > 0) o.onAnalyze?.({ tables, ms: performance.now() - started });
+    } catch (err) {
+      // Closed meanwhile: nothing to report. Otherwise the next round tries again.
+      if (!closing) o.onAnalyze?.({ tables, ms: performance.now() - started, error: err as Error });
+    } finally {
+      analyzing = false;
+    }
+  }
+
+  const analyzeIntervalMs = o.analyzeIntervalMs ?? PGLITE_ANALYZE_INTERVAL_MS;
+  const analyzeTimer =
+    analyzeIntervalMs > 0 ? setInterval(() => void analyzeStale(), analyzeIntervalMs) : undefined;
+  analyzeTimer?.unref();
+
   return {
     kind: 'pglite',
-    acquire() {
-      if (closing) return Promise.reject(new DbClosedError('the database layer is closed'));
-      const started = performance.now();
-      if (!busy) return Promise.resolve(grant(started, false));
-      return new Promise<Acquired>((resolve, reject) => {
-        const waiter: Waiter = {
-          resolve,
-          reject,
-          started,
-          timer: setTimeout(() => {
-            queue.splice(queue.indexOf(waiter), 1);
-            timeouts++;
-            reject(
-              new DbPoolTimeoutError(
-                `the embedded database stayed busy for ${o.timeoutMs} ms (${queue.length} more waiting)`,
-              ),
-            );
-          }, o.timeoutMs),
-        };
-        waiter.timer.unref();
-        queue.push(waiter);
-      });
-    },
+    acquire,
     stats(): PoolStats {
       return {
         total: 1,
@@ -145,6 +206,7 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
     async close() {
       if (closing) return;
       closing = true;
+      clearInterval(analyzeTimer);
       for (const w of queue.splice(0)) {
         clearTimeout(w.timer);
         w.reject(new DbClosedError('the database layer is closed'));
@@ -152,6 +214,10 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
       if (o.instance === undefined) await db.close();
     },
   };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function commandOf(sql: string): string {

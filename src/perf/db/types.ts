@@ -13,6 +13,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PGlite's PostgreSQL shared_buffers, MB (docs/database.md, "Embedded PGlite memory"). @default 16 */
   pgliteSharedBuffersMb?: number;
+  /**
+   * How often PGlite's tables changed since their last ANALYZE are analyzed, ms; 0 turns it off
+   * (docs/database.md, "Embedded PGlite statistics"). @default 60000
+   */
+  pgliteAnalyzeIntervalMs?: number;
   /** Connections kept open. @default 20 */
   poolSize?: number;
   /** Extra connections opened under load. @default 30 */
