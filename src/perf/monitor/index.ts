@@ -30,7 +30,7 @@ export {
   type RecommendationRule,
   recommend,
 } from './recommendations.ts';
-export { ACTIONS, type PerformanceReport } from './report.ts';
+export { ACTION_NAMES, ACTIONS, type ActionName, type PerformanceReport } from './report.ts';
 export type { CacheLayerView, MemoryView, PerformanceSnapshot, PoolView, Targets } from './snapshot.ts';
 export type {
   BreakerSource,

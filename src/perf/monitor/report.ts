@@ -43,32 +43,23 @@ export interface PerformanceReport {
   actions: { name: string; method: 'POST'; path: string; description: string }[];
 }
 
-export const ACTIONS: PerformanceReport['actions'] = [
-  {
-    name: 'gc',
-    method: 'POST',
-    path: '/admin/performance/actions/gc',
-    description: 'Force a full garbage collection (needs --expose-gc).',
-  },
-  {
-    name: 'clear-expired',
-    method: 'POST',
-    path: '/admin/performance/actions/clear-expired',
-    description: 'Drop expired cache entries now.',
-  },
-  {
-    name: 'reset-breakers',
-    method: 'POST',
-    path: '/admin/performance/actions/reset-breakers',
-    description: 'Close every circuit breaker.',
-  },
-  {
-    name: 'heap-snapshot',
-    method: 'POST',
-    path: '/admin/performance/actions/heap-snapshot',
-    description: 'Write a heap snapshot to a file on the server (blocks the process while it writes).',
-  },
-];
+/** The operator actions, POST /admin/performance/actions/<name>. */
+export const ACTION_NAMES = ['gc', 'clear-expired', 'reset-breakers', 'heap-snapshot'] as const;
+export type ActionName = (typeof ACTION_NAMES)[number];
+
+const ACTION_DESCRIPTIONS: Record<ActionName, string> = {
+  gc: 'Force a full garbage collection (needs --expose-gc).',
+  'clear-expired': 'Drop expired cache entries now.',
+  'reset-breakers': 'Close every circuit breaker.',
+  'heap-snapshot': 'Write a heap snapshot to a file on the server (blocks the process while it writes).',
+};
+
+export const ACTIONS: PerformanceReport['actions'] = ACTION_NAMES.map((name) => ({
+  name,
+  method: 'POST',
+  path: `/admin/performance/actions/${name}`,
+  description: ACTION_DESCRIPTIONS[name],
+}));
 
 function thin<T>(list: readonly T[], max: number): T[] {
   if (list.length <= max) return [...list];

@@ -5,11 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequestError, NotFoundError } from '../../perf/errors.ts';
-import { MonitoringDisabledError, PerformanceFailingError, toSnakeCase } from '../../perf/monitor/index.ts';
+import {
+  ACTION_NAMES,
+  type ActionName,
+  MonitoringDisabledError,
+  PerformanceFailingError,
+  toSnakeCase,
+} from '../../perf/monitor/index.ts';
 import { sendError } from '../../perf/web/index.ts';
-
-const ACTION_NAMES = ['gc', 'clear-expired', 'reset-breakers', 'heap-snapshot'] as const;
-type ActionName = (typeof ACTION_NAMES)[number];
 
 export function registerPerformanceRoutes(app: FastifyInstance): void {
   const manager = () => {
