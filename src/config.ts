@@ -44,6 +44,7 @@ export interface Config {
     dataDir: string;
     /** PostgreSQL shared_buffers of the embedded PGlite database, MB. */
     pgliteSharedBuffersMb: number;
+    /** How often the embedded PGlite database analyzes its changed tables, ms; 0: never. */
     pgliteAnalyzeIntervalMs: number;
   };
   targets: {
