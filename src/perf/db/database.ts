@@ -25,8 +25,8 @@ import type { Database, DatabaseOptions, HealthState, Queryable, QueryResult } f
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
   await loadParser();
   const searchPath = checkSearchPath(options.searchPath);
-  checkSharedBuffers(options.pgliteSharedBuffersMb);
-  checkAnalyzeInterval(options.pgliteAnalyzeIntervalMs);
+  checkWholeNumber('pgliteSharedBuffersMb', options.pgliteSharedBuffersMb, 1, 'MB, at least 1');
+  checkWholeNumber('pgliteAnalyzeIntervalMs', options.pgliteAnalyzeIntervalMs, 0, 'ms, 0 to turn it off');
   const timeoutMs = options.poolTimeoutMs ?? 30_000;
   const migrate = async (driver: Driver): Promise<Driver> => {
     if (options.migrationsDir === undefined) return driver;
@@ -134,19 +134,10 @@ function checkSearchPath(path: string | undefined): string | undefined {
   return path;
 }
 
-function checkSharedBuffers(mb: number | undefined): void {
-  if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1)) {
-    throw new DbInvalidOptionError(
-      `pgliteSharedBuffersMb must be a whole number of MB, at least 1 (got ${mb})`,
-    );
-  }
-}
-
-function checkAnalyzeInterval(ms: number | undefined): void {
-  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 0)) {
-    throw new DbInvalidOptionError(
-      `pgliteAnalyzeIntervalMs must be a whole number of ms, 0 to turn it off (got ${ms})`,
-    );
+/** Refuses an option that is not a whole number of at least `min`; `rule` ends the message. */
+function checkWholeNumber(name: string, value: number | undefined, min: number, rule: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    throw new DbInvalidOptionError(`${name} must be a whole number of ${rule} (got ${value})`);
   }
 }
 
