@@ -433,6 +433,68 @@ describe.runIf(hasRedis)('with Redis', () => {
       }
     });
 
+    it.each([
+      ['uncompressed', { enabled: false }],
+      ['zstd-compressed', { enabled: true, threshold: 10 }],
+    ])(
+      'a value read from L2 keeps its types (%s): Map with object keys, Set, typed arrays, Error, RegExp',
+      async (_label, compression) => {
+        const [a, b] = await instances(2, { compression });
+        const owner = { id: 7 };
+        const value = {
+          byOwner: new Map<unknown, unknown>([
+            [owner, 'seven'],
+            [[1, 2], { nested: new Map([['inner', 1]]) }],
+          ]),
+          ids: new Set([1, 'two', { three: 3 }]),
+          floats: new Float64Array([1.5, -2.25]),
+          bytes: new Uint8Array([1, 2, 255]),
+          buffer: Buffer.from('raw'),
+          raw: new Uint16Array([513]).buffer,
+          at: new Date(1_700_000_000_000),
+          big: 2n ** 70n,
+          err: new RangeError('out of range'),
+          pattern: /ab+c/gi,
+          byName: new Map([
+            ['a', 1],
+            ['__proto__', 2],
+          ]),
+          list: [new Map([[{ k: 1 }, 'v']])],
+        };
+        await a!.set('typed', value);
+        const read = (await b!.get('typed')) as typeof value;
+        expect(b!.stats().counts.l2Hits).toBe(1);
+        expect(read).not.toBe(value);
+        expect(read.byOwner).toBeInstanceOf(Map);
+        expect([...read.byOwner]).toEqual([
+          [{ id: 7 }, 'seven'],
+          // A Map with only string keys reads as an object, inside a Map as anywhere else.
+          [[1, 2], { nested: { inner: 1 } }],
+        ]);
+        expect(read.ids).toBeInstanceOf(Set);
+        expect([...read.ids]).toEqual([1, 'two', { three: 3 }]);
+        expect(read.floats).toBeInstanceOf(Float64Array);
+        expect([...read.floats]).toEqual([1.5, -2.25]);
+        expect(read.bytes).toBeInstanceOf(Uint8Array);
+        expect([...read.bytes]).toEqual([1, 2, 255]);
+        expect(Buffer.isBuffer(read.buffer) && read.buffer.toString()).toBe('raw');
+        expect(read.raw).toBeInstanceOf(ArrayBuffer);
+        expect([...new Uint16Array(read.raw)]).toEqual([513]);
+        expect(read.at).toEqual(new Date(1_700_000_000_000));
+        expect(read.big).toBe(2n ** 70n);
+        expect(read.err).toBeInstanceOf(Error);
+        expect(read.err.message).toBe('out of range');
+        expect(read.pattern).toBeInstanceOf(RegExp);
+        expect(String(read.pattern)).toBe('/ab+c/gi');
+        expect(read.byName).toEqual({ a: 1, __proto_: 2 });
+        expect(Object.getPrototypeOf(read.byName)).toBe(Object.prototype);
+        expect(read.list[0]).toBeInstanceOf(Map);
+        expect([...read.list[0]!]).toEqual([[{ k: 1 }, 'v']]);
+        const raw = await redis.getBuffer(`${a!.stats().name}::typed`);
+        expect(raw?.[0]).toBe(compression.enabled ? 0x02 : 0x01);
+      },
+    );
+
     it('keeps a value msgpack cannot encode (a cycle) in L1 only, without failing the write', async () => {
       const [cache] = await instances(1);
       const cyclic: Record<string, unknown> = { n: 1 };
