@@ -11,6 +11,7 @@ import type { Acquired, Driver, PoolStats, RawResult, Session } from './driver.t
 /** DATA_DIR value that keeps the database in memory (tests). */
 import { IN_MEMORY, WaitHistogram } from './driver.ts';
 import { DbClosedError, DbPoolTimeoutError } from './errors.ts';
+import { quoteIdent } from './plan.ts';
 
 export { IN_MEMORY };
 
@@ -214,10 +215,6 @@ export async function createPgliteDriver(o: PgliteDriverOptions): Promise<Driver
       if (o.instance === undefined) await db.close();
     },
   };
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function commandOf(sql: string): string {
