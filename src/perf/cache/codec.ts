@@ -7,8 +7,8 @@
  *
  * Values keep their types where msgpack can say them: Date, BigInt, Buffer, typed arrays,
  * ArrayBuffer, Set, Error and RegExp come back as themselves (msgpackr's extensions, `moreTypes`),
- * and a Map with a key that is not a string or number (an object, an array) comes back as a Map.
- * A Map with only string or number keys is a msgpack map like any object and reads as an object.
+ * and a Map with an object or array key comes back as a Map. A Map whose keys are all strings,
+ * numbers, booleans, bigints or null is a msgpack map like any object and reads as an object.
  */
 import zlib from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
