@@ -334,39 +334,127 @@ describe.runIf(hasRedis)('with Redis', () => {
       expect(await a!.get('k')).toBe('new');
     });
 
-    it('tag records have no expiry by default, and expire after tags.recordTtl when it is set', async () => {
-      // Every SCAN page: one page of COUNT 1000 misses keys when Redis holds other data.
-      const tagKeys = async (name: string) => {
-        const keys: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, page] = await redis.scan(cursor, 'MATCH', `${name}#*`, 'COUNT', 1000);
-          cursor = next;
-          keys.push(...page);
-        } while (cursor !== '0');
-        return Promise.all(keys.map(async (k) => [k, await redis.pttl(k)] as const));
-      };
-      const [plain] = await instances(1);
-      await plain!.deleteByTag('t');
-      const kept = await tagKeys(plain!.stats().name);
-      expect(kept).toHaveLength(1);
-      expect(kept[0]![1]).toBe(-1);
+    // Every SCAN page: one page of COUNT 1000 misses keys when Redis holds other data.
+    const tagKeys = async (name: string) => {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, page] = await redis.scan(cursor, 'MATCH', `${name}#*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...page);
+      } while (cursor !== '0');
+      const lives = await Promise.all(
+        keys.map(async (k) => [k.slice(name.length), await redis.pttl(k)] as const),
+      );
+      return Object.fromEntries(lives);
+    };
+    const MINUTE = 60_000;
 
+    it('tag records live as long as the entries they invalidate (twice as long), and at least a minute', async () => {
+      const [a, b] = await instances(2);
+      const name = a!.stats().name;
+      // A tag whose entries are long gone from Redis, one with a 10-minute entry, one never written.
+      await a!.set('short', 1, { tags: ['brief'], ttl: '50ms' });
+      await a!.set('long', 2, { tags: ['lasting', 'brief'], ttl: '10m' });
+      await a!.set('untagged', 3, { ttl: '2h' });
+      let keys = await tagKeys(name);
+      expect(Object.keys(keys).sort()).toEqual(['#brief!l', '#lasting!l']);
+      expect(keys['#lasting!l']).toBeGreaterThan(20 * MINUTE - 5000);
+      expect(keys['#lasting!l']).toBeLessThanOrEqual(20 * MINUTE + 1000);
+      // The shorter write did not shorten the life the longer one gave.
+      expect(keys['#brief!l']).toBeGreaterThan(20 * MINUTE - 5000);
+
+      await a!.set('short2', 1, { tags: ['fleeting'], ttl: '50ms' });
+      await waitFor(async () => (await redis.exists(`${name}#fleeting!l`)) === 0, 2000, 10);
+      await b!.deleteByTag(['lasting', 'fleeting', 'never']);
+      keys = await tagKeys(name);
+      expect(keys['#lasting!d']).toBeGreaterThan(20 * MINUTE - 5000);
+      expect(keys['#lasting!d']).toBeLessThanOrEqual(20 * MINUTE + 1000);
+      for (const tag of ['fleeting', 'never']) {
+        expect(keys[`#${tag}!d`]).toBeGreaterThan(MINUTE - 5000);
+        expect(keys[`#${tag}!d`]).toBeLessThanOrEqual(MINUTE + 1000);
+      }
+
+      // A write reaching Redis after the invalidation (an entry made before it, on its way)
+      // lengthens the records it finds: the record outlives that entry too.
+      await a!.set('late', 4, { tags: ['never'], ttl: '2h' });
+      expect(await b!.get('late')).toBe(4);
+      keys = await tagKeys(name);
+      expect(keys['#never!d']).toBeGreaterThan(240 * MINUTE - 5000);
+      expect(keys['#never!l']).toBeGreaterThan(240 * MINUTE - 5000);
+      // A later invalidation keeps the longer life, and the later timestamp.
+      const first = Number(await redis.get(`${name}#never!d`));
+      await b!.deleteByTag('never');
+      expect(Number(await redis.get(`${name}#never!d`))).toBeGreaterThan(first);
+      expect(await redis.pttl(`${name}#never!d`)).toBeGreaterThan(240 * MINUTE - 5000);
+      // An older timestamp never replaces a newer one (clocks of two instances, a delayed call).
+      const newest = await redis.get(`${name}#never!d`);
+      await redis.set(`${name}#never!d`, String(Number(newest) + 60_000), 'KEEPTTL');
+      await b!.deleteByTag('never');
+      expect(await redis.get(`${name}#never!d`)).toBe(String(Number(newest) + 60_000));
+      // The invalidations still work: the entries created before them are gone on both.
+      expect(await a!.get('long')).toBeUndefined();
+      expect(await b!.get('long')).toBeUndefined();
+      expect(await b!.get('late')).toBeUndefined();
+      expect(await b!.get('untagged')).toBe(3);
+    });
+
+    it('a tagged write within the life the last one gave is a plain SET, until a clear', async () => {
+      const [a, b] = await instances(2);
+      const life = `${a!.stats().name}#t!l`;
+      await a!.set('k1', 1, { tags: ['t'], ttl: '10m' });
+      // Shortened behind the cache's back: a plain SET leaves it so, the script would lengthen it.
+      await redis.pexpire(life, 5000);
+      await a!.set('k2', 2, { tags: ['t'], ttl: '5m' });
+      expect(await redis.pttl(life)).toBeLessThanOrEqual(5000);
+      await a!.set('k3', 3, { tags: ['t'], ttl: '30m' });
+      expect(await redis.pttl(life)).toBeGreaterThan(60 * MINUTE - 5000);
+      // A clear on B deletes the life key; A, told on the bus, runs the script again.
+      expect(await a!.get('k3')).toBe(3);
+      await b!.clear();
+      expect(await redis.exists(life)).toBe(0);
+      await waitFor(async () => (await a!.get('k3')) === undefined, 2000, 5);
+      await a!.set('k4', 4, { tags: ['t'], ttl: '1m' });
+      expect(await redis.pttl(life)).toBeGreaterThan(2 * MINUTE - 5000);
+      // And so after its own clear.
+      await a!.clear();
+      await a!.set('k5', 5, { tags: ['t'], ttl: '1m' });
+      expect(await redis.pttl(life)).toBeGreaterThan(2 * MINUTE - 5000);
+    });
+
+    it('a record without expiry stays without one, and tagged writes work after SCRIPT FLUSH', async () => {
+      const [a] = await instances(1);
+      const name = a!.stats().name;
+      await redis.set(`${name}#old!e`, '1000');
+      await a!.set('k', 1, { tags: ['old'] });
+      await a!.expireByTag('old');
+      expect(await redis.pttl(`${name}#old!e`)).toBe(-1);
+      expect(Number(await redis.get(`${name}#old!e`))).toBeGreaterThan(1000);
+      expect(await a!.get('k')).toBeUndefined();
+      await redis.script('FLUSH');
+      await a!.set('k', 2, { tags: ['old'] });
+      await a!.expireByTag('new');
+      expect(await a!.get('k')).toBe(2);
+      expect(await redis.pttl(`${name}#new!e`)).toBeGreaterThan(0);
+      expect(a!.stats().counts.l2Errors).toBe(0);
+    });
+
+    it('with tags.recordTtl, records expire after it and tagged writes keep no life keys', async () => {
       const [a] = await instances(1, { ttl: '300ms', tags: { recordTtl: '600ms' } });
       await a!.set('k', 'old', { tags: ['t'] });
       await a!.deleteByTag('t');
       await a!.expireByTag('u');
       const name = a!.stats().name;
       const records = await tagKeys(name);
-      expect(records).toHaveLength(2);
-      for (const [, ttl] of records) expect(ttl).toBeGreaterThan(0);
-      for (const [, ttl] of records) expect(ttl).toBeLessThanOrEqual(600);
+      expect(Object.keys(records).sort()).toEqual(['#t!d', '#u!e']);
+      for (const ttl of Object.values(records)) expect(ttl).toBeGreaterThan(0);
+      for (const ttl of Object.values(records)) expect(ttl).toBeLessThanOrEqual(600);
       // While the record lives, an instance that has not heard of the deletion still reads it.
       const late = createCache({ redis, name, l2: { timeout: TEST_L2_TIMEOUT } });
       open.push(late);
       await late.ready();
       expect(await late.get('k')).toBeUndefined();
-      await waitFor(async () => (await tagKeys(name)).length === 0, 3000, 50);
+      await waitFor(async () => Object.keys(await tagKeys(name)).length === 0, 3000, 50);
       expect(await redis.exists(`${name}::k`)).toBe(0);
     });
 

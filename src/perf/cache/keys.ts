@@ -6,7 +6,8 @@
  * Keys starting with NUL are therefore reserved (rejected on writes).
  *
  * Redis keys carry the cache name: `<name>::<key>` for the root, `<name>/<path>::<key>` for a
- * namespace, tag records under `<name>[/<path>]#<tag>!d|!e`, locks under `<name>!lock:`.
+ * namespace, tag records under `<name>[/<path>]#<tag>!d|!e` and the tag's life key under
+ * `<name>[/<path>]#<tag>!l` (scripts.ts), locks under `<name>!lock:`.
  * Names and namespace segments cannot contain ':', '/', '#' or '!', so these never overlap.
  */
 

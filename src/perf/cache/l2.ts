@@ -21,10 +21,11 @@ import {
   L2_SET,
   L2_SET_ERROR,
 } from './counters.ts';
-import type { Entry } from './entry.ts';
+import { clock, type Entry } from './entry.ts';
 import { CacheL2UnavailableError } from './errors.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { CacheLogger } from './options.ts';
+import { runScript, TAGGED_SET_SCRIPT } from './scripts.ts';
 
 /**
  * ioredis's Command class, loaded with the first Redis tier (whoever made the client has loaded
@@ -38,6 +39,9 @@ export type L2Read = Entry | undefined | null;
 /** Keys per DEL when many are deleted at once. */
 const DELETE_CHUNK = 10_000;
 
+/** Most tags whose life this process remembers; past it they are forgotten (their next write runs the script). */
+const MAX_LIVES = 10_000;
+
 export interface L2Options {
   timeout: number;
   breakerThreshold: number;
@@ -45,6 +49,11 @@ export interface L2Options {
   codec: CodecSettings;
   /** Encoded values larger than this are not written (kept in L1 only). */
   maxValueBytes: number;
+  /**
+   * Tagged writes keep their tags' life keys (scripts.ts): true unless tags.recordTtl gives the
+   * records a fixed life instead.
+   */
+  tagLives: boolean;
   logger: CacheLogger | undefined;
   onError: (error: Error) => void;
 }
@@ -58,6 +67,13 @@ export class RedisTier {
   #failing = false;
   /** MGETs on the wire: while none is, nothing needs protecting from a late reply. */
   inflightReads = 0;
+  /**
+   * Per tag id, the time (clock()) until which this process made its life key and records last:
+   * a tagged write whose entry is gone before then is a plain SET (scripts.ts says why that holds).
+   */
+  #lives = new Map<string, number>();
+  /** Counts forgetLives calls: a script answered after one does not teach #lives anything. */
+  #livesEpoch = 0;
 
   constructor(redis: Redis, o: L2Options, counts: Counts, metrics: CacheMetrics) {
     Command ??= (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Command;
@@ -160,7 +176,12 @@ export class RedisTier {
     }
     const px = Math.max(1, Math.ceil(entry.staleUntil - Date.now()));
     const started = performance.now();
-    return this.#timed(this.redis.set(key, value, 'PX', px), 'set').then(
+    const tags = entry.tags;
+    const write =
+      tags !== undefined && tags.length > 0 && this.#o.tagLives && !this.#livesCover(tags, entry.staleUntil)
+        ? this.#taggedSet(key, value, px, tags)
+        : this.redis.set(key, value, 'PX', px);
+    return this.#timed(write, 'set').then(
       () => {
         this.#counts[L2_SET]!++;
         this.#ok('set', started);
@@ -172,6 +193,44 @@ export class RedisTier {
         return false;
       },
     );
+  }
+
+  /** True when every tag's life key and records are known to last until `until`. */
+  #livesCover(tags: readonly string[], until: number): boolean {
+    for (let i = 0; i < tags.length; i++) {
+      if ((this.#lives.get(tags[i]!) ?? 0) < until) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The entry's SET in a script that makes its tags' life keys and records last twice the
+   * entry's life: the writes of the same tags until then are plain SETs.
+   */
+  #taggedSet(key: string, value: Buffer, px: number, tags: readonly string[]): Promise<unknown> {
+    const life = 2 * px;
+    // Redis starts the life when the script runs, after this: `until` errs on the short side.
+    const until = clock() + life;
+    const epoch = this.#livesEpoch;
+    return runScript(this.redis, TAGGED_SET_SCRIPT, taggedKeys(key, tags), [value, px, life]).then(
+      (reply) => {
+        // A clear may have deleted the life keys after the script made them.
+        if (epoch !== this.#livesEpoch) return reply;
+        const lives = this.#lives;
+        if (lives.size + tags.length > MAX_LIVES) lives.clear();
+        for (const tag of tags) if ((lives.get(tag) ?? 0) < until) lives.set(tag, until);
+        return reply;
+      },
+    );
+  }
+
+  /**
+   * Forgets what this process made of life keys: a clear deleted them (here or on another
+   * instance), or the bus was lost and such a clear may have been missed.
+   */
+  forgetLives(): void {
+    this.#livesEpoch++;
+    this.#lives.clear();
   }
 
   /**
@@ -356,6 +415,19 @@ export class RedisTier {
     }
     this.#o.onError(error);
   }
+}
+
+/** The keys of a tagged write: the entry, then each tag's life key and records. */
+function taggedKeys(key: string, tags: readonly string[]): string[] {
+  const keys = new Array<string>(1 + 3 * tags.length);
+  keys[0] = key;
+  for (let i = 0; i < tags.length; i++) {
+    const t = tags[i]!;
+    keys[1 + 3 * i] = `${t}!l`;
+    keys[2 + 3 * i] = `${t}!d`;
+    keys[3 + 3 * i] = `${t}!e`;
+  }
+  return keys;
 }
 
 /** A Redis key for a log line, cut short. */

@@ -24,6 +24,7 @@ import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { CallOptions, Resolved } from './options.ts';
 import { MAX_BATCH, type Miss, ReadBatch, WANT_ENTRY, WANT_FRESH, WANT_VALUE } from './reads.ts';
+import { INVALIDATE_SCRIPT, RECORD_FLOOR_MS, runScript } from './scripts.ts';
 import type { TagState } from './tags.ts';
 import type { Factory } from './types.ts';
 
@@ -56,6 +57,9 @@ export interface RemoteDeps {
 const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
+/** Tags per invalidation script call. */
+const INVALIDATE_CHUNK = 1000;
+
 /** Glob-escapes a literal for SCAN MATCH. */
 const glob = (s: string) => s.replace(/[*?[\]\\]/g, '\\$&');
 
@@ -83,6 +87,7 @@ export class Remote {
         breakerPause: d.o.breakerPause,
         codec: d.o.compression,
         maxValueBytes: d.o.l2MaxValueBytes,
+        tagLives: d.o.tagRecordTtl === 0,
         logger: d.o.logger,
         onError: (err) => d.onError('l2', err),
       },
@@ -97,6 +102,7 @@ export class Remote {
           onMessage: (m) => this.#receive(m),
           onSubscribed: () => {
             this.#clearEpoch = ++this.#epoch;
+            this.l2.forgetLives();
             d.onResubscribed();
           },
           onError: (err) => d.onError('bus', err),
@@ -249,9 +255,12 @@ export class Remote {
 
   async clear(nsPath: string): Promise<void> {
     this.#clearEpoch = ++this.#epoch;
+    this.l2.forgetLives();
     const p = glob(nsPath);
     // Entries, sub-namespaces and tag records of this namespace; never another namespace.
     await this.l2.clear([`${p}::*`, `${p}/*`, `${p}#*`]);
+    // Again: a tagged write during the SCAN may have made a life key the SCAN then deleted.
+    this.l2.forgetLives();
     await this.#publish({ c: nsPath });
   }
 
@@ -262,11 +271,17 @@ export class Remote {
     const value = String(at);
     const ttl = this.#d.o.tagRecordTtl;
     const redis = this.l2.redis;
-    await this.l2.run('tags', () =>
-      ttl > 0
-        ? Promise.all(tagIds.map((t) => redis.set(t + suffix, value, 'PX', ttl)))
-        : redis.mset(tagIds.flatMap((t) => [t + suffix, value])),
-    );
+    await this.l2.run('tags', () => {
+      if (ttl > 0) return Promise.all(tagIds.map((t) => redis.set(t + suffix, value, 'PX', ttl)));
+      // Each record lives as long as its tag's entries may (scripts.ts), in chunks of tags: a
+      // script call with hundreds of thousands of spread keys overflows the call stack.
+      const sent: Promise<unknown>[] = [];
+      for (let i = 0; i < tagIds.length; i += INVALIDATE_CHUNK) {
+        const keys = tagIds.slice(i, i + INVALIDATE_CHUNK).flatMap((t) => [t + suffix, `${t}!l`]);
+        sent.push(runScript(redis, INVALIDATE_SCRIPT, keys, [value, RECORD_FLOOR_MS]));
+      }
+      return Promise.all(sent);
+    });
     await this.#publish({ t: tagIds, d: kind === 'delete' ? 1 : 0, a: at });
   }
 
@@ -312,6 +327,7 @@ export class Remote {
       }
     } else if ('c' in m) {
       this.#clearEpoch = ++this.#epoch;
+      this.l2.forgetLives();
       const prefixes = d.keys.l1Prefixes(m.c);
       if (prefixes === undefined) d.l1.clear();
       else deletePrefixed(d.l1, prefixes);
