@@ -121,6 +121,28 @@ function positiveInt(value: unknown, what: string, fallback: number | undefined)
   return value;
 }
 
+/** The client as given, once it is known to be one the cache can use. */
+function checkRedis(redis: unknown): Redis | undefined {
+  if (redis === undefined) return undefined;
+  const r = redis as { isCluster?: unknown; sendCommand?: unknown; duplicate?: unknown } | null;
+  if (r !== null && typeof r === 'object' && r.isCluster === true) {
+    throw new CacheInvalidOptionError(
+      'redis is an ioredis Cluster: the cache supports one Redis server (with replicas behind it) only; pass a standalone client (new Redis(url)) or leave redis out for a memory-only cache',
+    );
+  }
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    typeof r.sendCommand !== 'function' ||
+    typeof r.duplicate !== 'function'
+  ) {
+    throw new CacheInvalidOptionError(
+      `redis is ${r === null ? 'null' : typeof r}: expected an ioredis client (new Redis(url)), or leave it out for a memory-only cache`,
+    );
+  }
+  return redis as Redis;
+}
+
 export function resolveOptions(o: CacheOptions = {}): Resolved {
   const ttl = toMs(o.ttl ?? 300_000, 'ttl');
   if (ttl === 0) throw new CacheInvalidOptionError('ttl is 0: expected a positive duration');
@@ -144,7 +166,7 @@ export function resolveOptions(o: CacheOptions = {}): Resolved {
     maxEntries: positiveInt(o.l1?.maxEntries, 'l1.maxEntries', 10_000)!,
     maxBytes: positiveInt(o.l1?.maxBytes, 'l1.maxBytes', undefined),
     sizeOf: o.l1?.sizeOf,
-    redis: o.redis,
+    redis: checkRedis(o.redis),
     l2Timeout: toMs(o.l2?.timeout ?? 50, 'l2.timeout', MAX_TIMER_MS),
     breakerThreshold: positiveInt(o.l2?.breakerThreshold, 'l2.breakerThreshold', 5)!,
     breakerPause: toMs(o.l2?.breakerPause ?? 5000, 'l2.breakerPause', MAX_TIMER_MS),
