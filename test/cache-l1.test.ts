@@ -1,4 +1,4 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../src/perf/cache/index.ts';
 import { cacheContract } from './cache/contract.ts';
@@ -6,21 +6,14 @@ import { cacheContract } from './cache/contract.ts';
 cacheContract('L1 only', () => ({}));
 
 describe('L1 only', () => {
-  it('refuses a redis option it cannot use, saying what to pass', async () => {
-    // A real Cluster client that never connects.
-    const cluster = new Cluster([{ host: '127.0.0.1', port: 6379 }], { lazyConnect: true });
-    try {
-      expect(() => createCache({ redis: cluster as unknown as Redis })).toThrow(
+  it('refuses a redis option that is not an ioredis client, saying what to pass', () => {
+    for (const wrong of ['redis://127.0.0.1:6379', null, {}]) {
+      expect(() => createCache({ redis: wrong as unknown as Redis })).toThrow(
         expect.objectContaining({
           code: 'CACHE_INVALID_OPTION',
-          message: expect.stringMatching(/Cluster.*standalone/),
+          message: expect.stringMatching(/expected an ioredis client/),
         }),
       );
-    } finally {
-      cluster.disconnect();
-    }
-    for (const wrong of ['redis://127.0.0.1:6379', null, {}]) {
-      expect(() => createCache({ redis: wrong as unknown as Redis })).toThrow(/expected an ioredis client/);
     }
   });
 

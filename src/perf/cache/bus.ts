@@ -7,7 +7,7 @@
  * the owner drops its whole L1 rather than serve what may have changed meanwhile.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { CacheLogger } from './options.ts';
 
 export type BusMessage =
@@ -45,12 +45,26 @@ export class Bus {
     this.#handlers = handlers;
     this.#logger = logger;
     // Resubscription is ours, not ioredis's: we must know when it happens to drop L1.
-    this.#subscriber = redis.duplicate({
-      connectionName: `${name}-bus`,
-      autoResubscribe: false,
-      enableOfflineQueue: true,
-      enableAutoPipelining: false,
-    });
+    const own = { connectionName: `${name}-bus`, autoResubscribe: false };
+    const queueing = { enableOfflineQueue: true, enableAutoPipelining: false };
+    if ((redis as { isCluster?: boolean }).isCluster === true) {
+      const cluster = redis as unknown as Cluster;
+      this.#subscriber = cluster.duplicate([], {
+        ...queueing,
+        redisOptions: { ...cluster.options.redisOptions, ...own },
+      }) as unknown as Redis;
+      // The cluster subscribes through one node and moves to another when that node leaves,
+      // subscribing again by itself: messages may have been missed meanwhile.
+      this.#subscriber.on('-node', () => {
+        if (this.#subscribed) {
+          logger?.warn({ channel: this.channel }, 'cache bus: a cluster node left; subscribing again');
+          this.#subscribed = false;
+          this.#subscribe();
+        }
+      });
+    } else {
+      this.#subscriber = redis.duplicate({ ...own, ...queueing });
+    }
     this.#subscriber.on('error', (err: Error) => {
       if (err.message === this.#lastError) return;
       this.#lastError = err.message;

@@ -7,7 +7,8 @@
  *
  * Redis keys carry the cache name: `<name>::<key>` for the root, `<name>/<path>::<key>` for a
  * namespace, tag records under `<name>[/<path>]#<tag>!d|!e` and the tag's life key under
- * `<name>[/<path>]#<tag>!l` (scripts.ts), locks under `<name>!lock:`.
+ * `<name>[/<path>]#<tag>!l` (scripts.ts; on a Redis Cluster `{<name>[/<path>]#<tag>}!d|!e|!l`, one
+ * hash slot per tag: RedisTier.tagKey), locks under `<name>!lock:`.
  * Names and namespace segments cannot contain ':', '/', '#' or '!', so these never overlap.
  */
 

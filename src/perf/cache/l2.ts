@@ -4,7 +4,7 @@
  * memory and the source while Redis is away.
  */
 import { createRequire } from 'node:module';
-import type { Command as IORedisCommand, Redis } from 'ioredis';
+import type { Cluster, Command as IORedisCommand, Redis } from 'ioredis';
 import { Breaker } from './breaker.ts';
 import { type CodecSettings, decodeEntry, encodeEntry } from './codec.ts';
 import {
@@ -25,7 +25,8 @@ import { clock, type Entry } from './entry.ts';
 import { CacheL2UnavailableError } from './errors.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { CacheLogger } from './options.ts';
-import { runScript, TAGGED_SET_SCRIPT } from './scripts.ts';
+import { runScript, TAG_LIVES_SCRIPT, TAGGED_SET_SCRIPT } from './scripts.ts';
+import { eachSlot, perSlot } from './slots.ts';
 
 /**
  * ioredis's Command class, loaded with the first Redis tier (whoever made the client has loaded
@@ -59,7 +60,13 @@ export interface L2Options {
 }
 
 export class RedisTier {
+  /** The client; a Cluster is used through the same commands (`cluster` says which). */
   readonly redis: Redis;
+  /**
+   * An ioredis Cluster: multi-key commands are split by hash slot, a tag's keys share a hash tag,
+   * and a clear scans every master.
+   */
+  readonly cluster: boolean;
   readonly breaker: Breaker;
   readonly #o: L2Options;
   readonly #counts: Counts;
@@ -78,6 +85,7 @@ export class RedisTier {
   constructor(redis: Redis, o: L2Options, counts: Counts, metrics: CacheMetrics) {
     Command ??= (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Command;
     this.redis = redis;
+    this.cluster = (redis as { isCluster?: boolean }).isCluster === true;
     this.#o = o;
     this.#counts = counts;
     this.#metrics = metrics;
@@ -132,6 +140,7 @@ export class RedisTier {
    */
   #mget(keys: string[]): Promise<(Buffer | null)[]> {
     const redis = this.redis;
+    if (this.cluster) return perSlot(keys, (group) => redis.mgetBuffer(group));
     if (redis.autoPipelineQueueSize > 0) return redis.mgetBuffer(keys);
     return redis.sendCommand(new Command!('mget', keys, { replyEncoding: null })) as Promise<
       (Buffer | null)[]
@@ -212,16 +221,29 @@ export class RedisTier {
     // Redis starts the life when the script runs, after this: `until` errs on the short side.
     const until = clock() + life;
     const epoch = this.#livesEpoch;
-    return runScript(this.redis, TAGGED_SET_SCRIPT, taggedKeys(key, tags), [value, px, life]).then(
-      (reply) => {
-        // A clear may have deleted the life keys after the script made them.
-        if (epoch !== this.#livesEpoch) return reply;
-        const lives = this.#lives;
-        if (lives.size + tags.length > MAX_LIVES) lives.clear();
-        for (const tag of tags) if ((lives.get(tag) ?? 0) < until) lives.set(tag, until);
-        return reply;
-      },
-    );
+    const written = this.cluster
+      ? // The entry and its tags are in different slots: the tags' scripts and the SET go apart,
+        // in any order (scripts.ts: the record outlives the entry whichever Redis runs first).
+        Promise.all([
+          ...tags.map((t) =>
+            runScript(
+              this.redis,
+              TAG_LIVES_SCRIPT,
+              [this.tagKey(t, '!l'), this.tagKey(t, '!d'), this.tagKey(t, '!e')],
+              [life],
+            ),
+          ),
+          this.redis.set(key, value, 'PX', px),
+        ])
+      : runScript(this.redis, TAGGED_SET_SCRIPT, taggedKeys(key, tags), [value, px, life]);
+    return written.then((reply) => {
+      // A clear may have deleted the life keys after the script made them.
+      if (epoch !== this.#livesEpoch) return reply;
+      const lives = this.#lives;
+      if (lives.size + tags.length > MAX_LIVES) lives.clear();
+      for (const tag of tags) if ((lives.get(tag) ?? 0) < until) lives.set(tag, until);
+      return reply;
+    });
   }
 
   /**
@@ -246,37 +268,54 @@ export class RedisTier {
 
   delete(keys: string[]): Promise<boolean> {
     if (keys.length === 0) return Promise.resolve(true);
-    // In chunks: a DEL of 300,000 spread arguments overflows the call stack.
     return this.#command(
       'delete',
       () => {
-        if (keys.length <= DELETE_CHUNK) return this.redis.del(...keys);
-        const sent: Promise<number>[] = [];
-        for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
-          sent.push(this.redis.del(...keys.slice(i, i + DELETE_CHUNK)));
-        }
-        return Promise.all(sent);
+        if (this.cluster) return eachSlot(keys, (group) => this.#del(group));
+        return this.#del(keys);
       },
       L2_DELETE,
       L2_DELETE_ERROR,
     );
   }
 
-  /** Deletes every key matching the patterns (SCAN, never KEYS: Redis keeps serving meanwhile). */
+  /** DEL in chunks: a DEL of 300,000 spread arguments overflows the call stack. */
+  #del(keys: string[]): Promise<unknown> {
+    if (keys.length <= DELETE_CHUNK) return this.redis.del(...keys);
+    const sent: Promise<number>[] = [];
+    for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
+      sent.push(this.redis.del(...keys.slice(i, i + DELETE_CHUNK)));
+    }
+    return Promise.all(sent);
+  }
+
+  /**
+   * Deletes every key matching the patterns (SCAN, never KEYS: Redis keeps serving meanwhile), on
+   * every master of a cluster.
+   */
   clear(patterns: string[]): Promise<boolean> {
     return this.#command(
       'clear',
       async () => {
-        for (const pattern of patterns) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await this.#timed(
-              this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
-              'clear',
-            );
-            cursor = next;
-            if (keys.length > 0) await this.#timed(this.redis.unlink(...keys), 'clear');
-          } while (cursor !== '0');
+        const nodes = this.cluster ? (this.redis as unknown as Cluster).nodes('master') : [this.redis];
+        for (const node of nodes) {
+          for (const pattern of patterns) {
+            let cursor = '0';
+            do {
+              const [next, keys] = await this.#timed(
+                node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+                'clear',
+              );
+              cursor = next;
+              if (keys.length === 0) continue;
+              await this.#timed(
+                this.cluster
+                  ? eachSlot(keys, (group) => this.redis.unlink(...group))
+                  : this.redis.unlink(...keys),
+                'clear',
+              );
+            } while (cursor !== '0');
+          }
         }
       },
       L2_CLEAR,
@@ -284,6 +323,14 @@ export class RedisTier {
       // A clear is many calls; the whole may take longer than one call's timeout.
       false,
     );
+  }
+
+  /**
+   * The Redis key of a tag record (`!d`, `!e`) or life key (`!l`). On a cluster the tag id is a
+   * hash tag, so a tag's three keys share a slot and one script can read and write them.
+   */
+  tagKey(tagId: string, suffix: '!d' | '!e' | '!l'): string {
+    return this.cluster ? `{${tagId}}${suffix}` : tagId + suffix;
   }
 
   /** Reads string values (tag records); undefined for each on failure. */
@@ -294,7 +341,10 @@ export class RedisTier {
     }
     const started = performance.now();
     try {
-      const values = await this.#timed(this.redis.mget(keys), 'tags');
+      const values = await this.#timed(
+        this.cluster ? perSlot(keys, (group) => this.redis.mget(group)) : this.redis.mget(keys),
+        'tags',
+      );
       this.#ok('tags', started);
       return values;
     } catch (err) {

@@ -2,7 +2,7 @@
  * Public options (every field optional, defaults documented) resolved once into the internal
  * shape: durations parsed, defaults filled, bad values rejected with CACHE_INVALID_OPTION.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { MetricsRegistry } from '../metrics/index.ts';
 import { type Duration, MAX_TIMER_MS, toMs } from './duration.ts';
 import { CacheInvalidOptionError } from './errors.ts';
@@ -35,8 +35,11 @@ export interface CacheOptions {
     /** Size of a value in bytes for maxBytes. @default an estimate from its JSON length */
     sizeOf?: (value: unknown) => number;
   };
-  /** An ioredis client: adds the L2 tier, the bus and locks. The cache duplicates it for the subscriber. */
-  redis?: Redis | undefined;
+  /**
+   * An ioredis client, standalone or Cluster: adds the L2 tier, the bus and locks. The cache
+   * duplicates it for the subscriber.
+   */
+  redis?: Redis | Cluster | undefined;
   l2?: {
     /** Longest wait for one Redis call before it counts as failed. @default 50 */
     timeout?: Duration;
@@ -121,15 +124,10 @@ function positiveInt(value: unknown, what: string, fallback: number | undefined)
   return value;
 }
 
-/** The client as given, once it is known to be one the cache can use. */
+/** The client as given, once it is known to be one the cache can use (a Cluster is used as a Redis). */
 function checkRedis(redis: unknown): Redis | undefined {
   if (redis === undefined) return undefined;
-  const r = redis as { isCluster?: unknown; sendCommand?: unknown; duplicate?: unknown } | null;
-  if (r !== null && typeof r === 'object' && r.isCluster === true) {
-    throw new CacheInvalidOptionError(
-      'redis is an ioredis Cluster: the cache supports one Redis server (with replicas behind it) only; pass a standalone client (new Redis(url)) or leave redis out for a memory-only cache',
-    );
-  }
+  const r = redis as { sendCommand?: unknown; duplicate?: unknown } | null;
   if (
     r === null ||
     typeof r !== 'object' ||
@@ -137,7 +135,7 @@ function checkRedis(redis: unknown): Redis | undefined {
     typeof r.duplicate !== 'function'
   ) {
     throw new CacheInvalidOptionError(
-      `redis is ${r === null ? 'null' : typeof r}: expected an ioredis client (new Redis(url)), or leave it out for a memory-only cache`,
+      `redis is ${r === null ? 'null' : typeof r}: expected an ioredis client (new Redis(url) or new Cluster(nodes)), or leave it out for a memory-only cache`,
     );
   }
   return redis as Redis;

@@ -258,7 +258,12 @@ export class Remote {
     this.l2.forgetLives();
     const p = glob(nsPath);
     // Entries, sub-namespaces and tag records of this namespace; never another namespace.
-    await this.l2.clear([`${p}::*`, `${p}/*`, `${p}#*`]);
+    await this.l2.clear(
+      this.l2.cluster
+        ? // Tag keys start with `{`, their hash tag (RedisTier.tagKey).
+          [`${p}::*`, `${p}/*`, `{${p}#*`, `{${p}/*`]
+        : [`${p}::*`, `${p}/*`, `${p}#*`],
+    );
     // Again: a tagged write during the SCAN may have made a life key the SCAN then deleted.
     this.l2.forgetLives();
     await this.#publish({ c: nsPath });
@@ -270,14 +275,17 @@ export class Remote {
     const suffix = kind === 'delete' ? '!d' : '!e';
     const value = String(at);
     const ttl = this.#d.o.tagRecordTtl;
-    const redis = this.l2.redis;
-    await this.l2.run('tags', () => {
-      if (ttl > 0) return Promise.all(tagIds.map((t) => redis.set(t + suffix, value, 'PX', ttl)));
+    const l2 = this.l2;
+    const redis = l2.redis;
+    await l2.run('tags', () => {
+      if (ttl > 0) return Promise.all(tagIds.map((t) => redis.set(l2.tagKey(t, suffix), value, 'PX', ttl)));
       // Each record lives as long as its tag's entries may (scripts.ts), in chunks of tags: a
-      // script call with hundreds of thousands of spread keys overflows the call stack.
+      // script call with hundreds of thousands of spread keys overflows the call stack. On a
+      // cluster each tag is its own slot, so its own call.
+      const chunk = l2.cluster ? 1 : INVALIDATE_CHUNK;
       const sent: Promise<unknown>[] = [];
-      for (let i = 0; i < tagIds.length; i += INVALIDATE_CHUNK) {
-        const keys = tagIds.slice(i, i + INVALIDATE_CHUNK).flatMap((t) => [t + suffix, `${t}!l`]);
+      for (let i = 0; i < tagIds.length; i += chunk) {
+        const keys = tagIds.slice(i, i + chunk).flatMap((t) => [l2.tagKey(t, suffix), l2.tagKey(t, '!l')]);
         sent.push(runScript(redis, INVALIDATE_SCRIPT, keys, [value, RECORD_FLOOR_MS]));
       }
       return Promise.all(sent);
@@ -286,7 +294,9 @@ export class Remote {
   }
 
   async #loadTags(tagIds: string[]): Promise<boolean> {
-    const values = await this.l2.mget(tagIds.flatMap((t) => [`${t}!d`, `${t}!e`]));
+    const values = await this.l2.mget(
+      tagIds.flatMap((t) => [this.l2.tagKey(t, '!d'), this.l2.tagKey(t, '!e')]),
+    );
     if (values === undefined) return false;
     tagIds.forEach((tag, i) => {
       this.#d.tags.load(tag, Number(values[2 * i] ?? 0) || 0, Number(values[2 * i + 1] ?? 0) || 0);

@@ -19,16 +19,16 @@ import type { Redis } from 'ioredis';
 export const RECORD_FLOOR_MS = 60_000;
 
 /**
- * KEYS: the entry, then per tag its life key, delete record and expire record.
- * ARGV: the encoded entry, its lifetime in ms, the life in ms to give the tags (at least the
- * entry's). Once it has run, every record of these tags lasts at least that life: the existing
- * ones are lengthened here, later ones take the life key's. So until then, writes of entries that
- * are gone sooner need no script (RedisTier remembers the life it gave), unless a clear deletes
- * the keys.
+ * Lengthens, per tag, the life key (made if missing) and the existing records to `life` ms: the
+ * keys from KEYS[first] on, three per tag (life key, delete record, expire record), `life` from
+ * ARGV[lifeArg]. Once it has run, every record of these tags lasts at least that life: the
+ * existing ones are lengthened here, later ones take the life key's. So until then, writes of
+ * entries that are gone sooner need no script (RedisTier remembers the life it gave), unless a
+ * clear deletes the keys.
  */
-const TAGGED_SET = `
-local life = tonumber(ARGV[3])
-for i = 2, #KEYS, 3 do
+const lives = (first: number, lifeArg: number) => `
+local life = tonumber(ARGV[${lifeArg}])
+for i = ${first}, #KEYS, 3 do
   for j = i, i + 2 do
     local t = redis.call('PTTL', KEYS[j])
     if t == -2 and j == i then
@@ -38,7 +38,22 @@ for i = 2, #KEYS, 3 do
     end
   end
 end
-return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+`;
+
+/**
+ * A tagged write on one Redis server. KEYS: the entry, then the tags' keys as `lives` takes them.
+ * ARGV: the encoded entry, its lifetime in ms, the life in ms to give the tags (at least the
+ * entry's).
+ */
+const TAGGED_SET = `${lives(2, 3)}return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+`;
+
+/**
+ * One tag's part of a tagged write on Redis Cluster, where the entry and its tags are in different
+ * slots: the entry's SET goes separately. KEYS: the tag's three keys (one slot: they share a hash
+ * tag). ARGV: the life in ms.
+ */
+const TAG_LIVES = `${lives(1, 1)}return 1
 `;
 
 /**
@@ -79,6 +94,7 @@ function script(source: string): Script {
 }
 
 export const TAGGED_SET_SCRIPT = script(TAGGED_SET);
+export const TAG_LIVES_SCRIPT = script(TAG_LIVES);
 export const INVALIDATE_SCRIPT = script(INVALIDATE);
 
 /**
