@@ -1,0 +1,129 @@
+/**
+ * L1 miss -> L2 hit with 100 reads in flight on a Redis Cluster (REDIS_CLUSTER_NODES): Versus
+ * against raw ioredis Cluster GETs of the same keys (auto-pipelined per node) and bentocache on
+ * the same Cluster client, in one process, alternating. The cluster's nodes run on this machine,
+ * so they share its cores with the client.
+ */
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
+import { Cluster } from 'ioredis';
+import { createCache } from '../../src/perf/cache/index.ts';
+import { benchValue } from '../lib/anchors.ts';
+import { alsoInCacheDoc } from '../lib/cache-doc.ts';
+import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
+import { human, median, preamble, table } from '../lib/report.ts';
+import type { Scenario } from '../lib/scenario.ts';
+
+const N = 10_000;
+const WINDOW = 100;
+const KEYS = Array.from({ length: N }, (_, i) => `item:${i}`);
+
+/** Deletes every key starting with `prefix` on every master. */
+async function dropPrefix(cluster: Cluster, prefix: string): Promise<void> {
+  for (const node of cluster.nodes('master')) {
+    for (const pattern of [`${prefix}*`, `{${prefix}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) await cluster.unlink(key);
+      } while (cursor !== '0');
+    }
+  }
+}
+
+export const scenario: Scenario = {
+  id: 'cache-l2-cluster',
+  title: 'Cache: L1 miss -> L2 hit on a Redis Cluster, 100 in flight, vs raw ioredis and bentocache',
+  async run({ runs, log }) {
+    const spec = process.env.REDIS_CLUSTER_NODES;
+    if (!spec) {
+      return 'Not measured: set REDIS_CLUSTER_NODES (`host:port,…`; `bash .ci/run` starts three masters on 7000-7002).';
+    }
+    const nodes = spec.split(',').map((hostPort) => {
+      const [host, port] = hostPort.trim().split(':');
+      return { host: host!, port: Number(port) };
+    });
+    const cluster = new Cluster(nodes, {
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 1 },
+    });
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', resolve);
+      cluster.once('error', reject);
+    });
+    const name = `bench-l2c-${process.pid}-${Date.now().toString(36)}`;
+    const versus = createCache({ name, redis: cluster, l1: { maxEntries: WINDOW }, l2: { timeout: 1000 } });
+    const bento = new BentoCache({
+      default: 'c',
+      prefix: `${name}-bento`,
+      stores: {
+        c: bentostore()
+          .useL1Layer(memoryDriver({ maxItems: WINDOW }))
+          .useL2Layer(redisDriver({ connection: cluster }))
+          .useBus(redisBusDriver({ connection: { host: nodes[0]!.host, port: nodes[0]!.port } })),
+      },
+    });
+    const rows: string[][] = [];
+    try {
+      await versus.ready();
+      for (let i = 0; i < N; i += 100) {
+        await Promise.all(
+          KEYS.slice(i, i + 100).map((k, j) => versus.set(k, benchValue(i + j), { ttl: '10m' })),
+        );
+        await Promise.all(
+          KEYS.slice(i, i + 100).map((k, j) => bento.set({ key: k, value: benchValue(i + j), ttl: '10m' })),
+        );
+      }
+      const redisKeys = KEYS.map((k) => `${name}::${k}`);
+      const written = (await Promise.all(redisKeys.map((k) => cluster.exists(k)))).reduce((a, b) => a + b, 0);
+      if (written !== N) throw new Error(`seeding wrote ${written} of ${N} keys to the cluster`);
+      let w = 0;
+      const windowOf = <T>(list: T[]) => {
+        w = (w + 1) % (N / WINDOW);
+        return list.slice(w * WINDOW, w * WINDOW + WINDOW);
+      };
+      const targets: Record<string, () => unknown> = {
+        'raw ioredis Cluster GET ×100 (auto-pipelined)': () =>
+          Promise.all(windowOf(redisKeys).map((k) => cluster.getBuffer(k))),
+        'bentocache get ×100 on the Cluster': () =>
+          Promise.all(windowOf(KEYS).map((k) => bento.get({ key: k }))),
+        'Versus get ×100': () => Promise.all(windowOf(KEYS).map((k) => versus.get(k))),
+        'Versus getOrSet ×100': () =>
+          Promise.all(windowOf(KEYS).map((k) => versus.getOrSet(k, () => null, { ttl: '10m' }))),
+      };
+      const results = new Samples();
+      for (let r = 0; r < runs; r++) {
+        for (const [label, fn] of rotated(Object.entries(targets), r)) {
+          results.add(label, await opsPerSecond(fn, WINDOW, 1000));
+        }
+        log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
+      }
+      const m = results.medians(median);
+      for (const label of Object.keys(targets)) {
+        rows.push([
+          label,
+          human(m[label]!),
+          results.ratio(label, 'raw ioredis Cluster GET ×100 (auto-pipelined)', median),
+          results.ratio(label, 'bentocache get ×100 on the Cluster', median),
+        ]);
+      }
+      const s = versus.stats();
+      const hitRate = s.counts.l2Hits / (s.counts.l2Hits + s.counts.l2Misses);
+      rows.push(['(Versus L2 hit rate over the run)', `${(hitRate * 100).toFixed(1)} %`, '', '']);
+    } finally {
+      await versus.close();
+      await bento.disconnectAll();
+      await dropPrefix(cluster, name);
+      await cluster.quit();
+    }
+    const markdown = [
+      preamble('npm run bench -- cache-l2-cluster', runs),
+      `Reads per second (median) of ${N.toLocaleString('en')} keys in 100-key windows on the Redis Cluster of REDIS_CLUSTER_NODES (${nodes.length} masters on this machine, sharing its cores with the client); each cache's L1 holds 100 entries, so every window misses L1. Versus sends one MGET per hash slot (about one per key here), auto-pipelined per node; bentocache uses the same Cluster client. Ratios are medians of the per-run ratios.`,
+      '',
+      table(['target', 'reads/s', 'vs raw ioredis Cluster', 'vs bentocache'], rows),
+    ].join('\n');
+    return alsoInCacheDoc(scenario.id, scenario.title, markdown);
+  },
+};
