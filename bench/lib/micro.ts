@@ -50,3 +50,23 @@ export class Samples {
     return ratios.length === 0 ? 'n/a' : `${median(ratios).toFixed(2)}×`;
   }
 }
+
+/**
+ * Measures every target `runs` times, in a rotated order each run, logging each run's figures.
+ * A target is a function and the operations one call performs.
+ */
+export async function alternate(
+  targets: Record<string, readonly [() => unknown, number]>,
+  runs: number,
+  log: (line: string) => void,
+  minCpuMs: number,
+): Promise<Samples> {
+  const results = new Samples();
+  for (let r = 0; r < runs; r++) {
+    for (const [label, [fn, ops]] of rotated(Object.entries(targets), r)) {
+      results.add(label, await opsPerSecond(fn, ops, minCpuMs));
+    }
+    log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
+  }
+  return results;
+}

@@ -11,7 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { createCache } from '../../src/perf/cache/index.ts';
 import { bentoMemory, cacheManagerMemory } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
-import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
+import { alternate } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -67,13 +67,7 @@ export const scenario: Scenario = {
         100,
       ],
     };
-    const results = new Samples();
-    for (let r = 0; r < runs; r++) {
-      for (const [name, [fn, ops]] of rotated(Object.entries(targets), r)) {
-        results.add(name, await opsPerSecond(fn, ops, 300));
-      }
-      log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
-    }
+    const results = await alternate(targets, runs, log, 300);
     const m = results.medians(median);
     await versus.close();
     await bento.disconnectAll();

@@ -11,7 +11,7 @@ import { Cluster } from 'ioredis';
 import { createCache } from '../../src/perf/cache/index.ts';
 import { benchValue } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
-import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
+import { alternate } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -84,22 +84,22 @@ export const scenario: Scenario = {
         w = (w + 1) % (N / WINDOW);
         return list.slice(w * WINDOW, w * WINDOW + WINDOW);
       };
-      const targets: Record<string, () => unknown> = {
-        'raw ioredis Cluster GET ×100 (auto-pipelined)': () =>
-          Promise.all(windowOf(redisKeys).map((k) => cluster.getBuffer(k))),
-        'bentocache get ×100 on the Cluster': () =>
-          Promise.all(windowOf(KEYS).map((k) => bento.get({ key: k }))),
-        'Versus get ×100': () => Promise.all(windowOf(KEYS).map((k) => versus.get(k))),
-        'Versus getOrSet ×100': () =>
-          Promise.all(windowOf(KEYS).map((k) => versus.getOrSet(k, () => null, { ttl: '10m' }))),
+      const targets: Record<string, [() => unknown, number]> = {
+        'raw ioredis Cluster GET ×100 (auto-pipelined)': [
+          () => Promise.all(windowOf(redisKeys).map((k) => cluster.getBuffer(k))),
+          WINDOW,
+        ],
+        'bentocache get ×100 on the Cluster': [
+          () => Promise.all(windowOf(KEYS).map((k) => bento.get({ key: k }))),
+          WINDOW,
+        ],
+        'Versus get ×100': [() => Promise.all(windowOf(KEYS).map((k) => versus.get(k))), WINDOW],
+        'Versus getOrSet ×100': [
+          () => Promise.all(windowOf(KEYS).map((k) => versus.getOrSet(k, () => null, { ttl: '10m' }))),
+          WINDOW,
+        ],
       };
-      const results = new Samples();
-      for (let r = 0; r < runs; r++) {
-        for (const [label, fn] of rotated(Object.entries(targets), r)) {
-          results.add(label, await opsPerSecond(fn, WINDOW, 1000));
-        }
-        log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
-      }
+      const results = await alternate(targets, runs, log, 1000);
       const m = results.medians(median);
       for (const label of Object.keys(targets)) {
         rows.push([

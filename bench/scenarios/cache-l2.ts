@@ -7,7 +7,7 @@
 import { Command } from 'ioredis';
 import { benchValue, tieredContenders } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
-import { opsPerSecond, rotated, Samples } from '../lib/micro.ts';
+import { alternate } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -71,13 +71,7 @@ export const scenario: Scenario = {
         ],
         'Versus get, one at a time': [() => versus.get(one()), 1],
       };
-      const results = new Samples();
-      for (let r = 0; r < runs; r++) {
-        for (const [label, [fn, ops]] of rotated(Object.entries(targets), r)) {
-          results.add(label, await opsPerSecond(fn, ops, 1000));
-        }
-        log(`  run ${r + 1}/${runs}: ${results.last().join(', ')}`);
-      }
+      const results = await alternate(targets, runs, log, 1000);
       const m = results.medians(median);
       for (const label of Object.keys(targets)) {
         rows.push([
