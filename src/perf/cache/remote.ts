@@ -270,23 +270,24 @@ export class Remote {
   }
 
   async invalidateTags(tagIds: string[], kind: 'delete' | 'expire', at: number): Promise<void> {
-    // No tags: nothing to record (an MSET of nothing is an error Redis would count as a failure).
+    // No tags: nothing to record, and no round trip.
     if (tagIds.length === 0) return;
     const suffix = kind === 'delete' ? '!d' : '!e';
     const value = String(at);
     const ttl = this.#d.o.tagRecordTtl;
     const l2 = this.l2;
     const redis = l2.redis;
+    // Each record lives as long as its tag's entries may (scripts.ts), or tags.recordTtl when set
+    // (no life keys are kept then, so the script gives it that life), and keeps the later
+    // timestamp. In chunks of tags: a script call with hundreds of thousands of spread keys
+    // overflows the call stack; on a cluster each tag is its own slot, so its own call.
+    const floor = ttl > 0 ? ttl : RECORD_FLOOR_MS;
     await l2.run('tags', () => {
-      if (ttl > 0) return Promise.all(tagIds.map((t) => redis.set(l2.tagKey(t, suffix), value, 'PX', ttl)));
-      // Each record lives as long as its tag's entries may (scripts.ts), in chunks of tags: a
-      // script call with hundreds of thousands of spread keys overflows the call stack. On a
-      // cluster each tag is its own slot, so its own call.
       const chunk = l2.cluster ? 1 : INVALIDATE_CHUNK;
       const sent: Promise<unknown>[] = [];
       for (let i = 0; i < tagIds.length; i += chunk) {
         const keys = tagIds.slice(i, i + chunk).flatMap((t) => [l2.tagKey(t, suffix), l2.tagKey(t, '!l')]);
-        sent.push(runScript(redis, INVALIDATE_SCRIPT, keys, [value, RECORD_FLOOR_MS]));
+        sent.push(runScript(redis, INVALIDATE_SCRIPT, keys, [value, floor]));
       }
       return Promise.all(sent);
     });
