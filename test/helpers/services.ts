@@ -1,7 +1,7 @@
 /**
- * Real services for integration tests. A suite that needs Redis, a Redis Cluster or PostgreSQL runs
- * whenever REDIS_URL / REDIS_CLUSTER_NODES / DATABASE_URL is set; under CI=true a missing variable fails the run instead of
- * skipping silently.
+ * Real services for integration tests. A suite that needs Redis, a Redis Cluster or PostgreSQL
+ * runs whenever REDIS_URL / REDIS_CLUSTER_NODES / DATABASE_URL is set; under CI=true a missing
+ * variable fails the run instead of skipping silently.
  */
 export const REDIS_URL = process.env.REDIS_URL || undefined;
 /** Redis Cluster nodes, `host:port,host:port,…` (.ci/run starts three masters on 7000-7002). */
