@@ -4,13 +4,13 @@
  * sharing a hash tag, the bus through the cluster.
  */
 import { Cluster } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Cache, type CacheOptions, createCache } from '../src/perf/cache/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCache } from '../src/perf/cache/index.ts';
 import { cacheContract } from './cache/contract.ts';
+import { sharedCaches, TEST_L2_TIMEOUT } from './cache/instances.ts';
 import { waitFor } from './helpers/http.ts';
-import { hasRedisCluster, REDIS_CLUSTER_NODES, uniqueName } from './helpers/services.ts';
+import { hasRedisCluster, REDIS_CLUSTER_NODES } from './helpers/services.ts';
 
-const TEST_L2_TIMEOUT = 2000;
 let cluster: Cluster;
 
 beforeAll(async () => {
@@ -56,22 +56,7 @@ describe.runIf(hasRedisCluster)('with Redis Cluster', () => {
     dropKeys,
   );
 
-  const open: Cache[] = [];
-  const names: string[] = [];
-  afterEach(async () => {
-    for (const c of open.splice(0)) await c.close();
-    for (const n of names.splice(0)) await dropKeys(n);
-  });
-  async function instances(count: number, options: Omit<CacheOptions, 'name'> = {}): Promise<Cache[]> {
-    const name = uniqueName('cl');
-    names.push(name);
-    const caches = Array.from({ length: count }, () =>
-      createCache({ redis: cluster, l2: { timeout: TEST_L2_TIMEOUT }, ...options, name }),
-    );
-    open.push(...caches);
-    for (const c of caches) expect(await c.ready()).toBe(true);
-    return caches;
-  }
+  const { open, instances } = sharedCaches(() => cluster, 'cl', dropKeys);
 
   it('reads 200 keys spread over every master in one tick, and B drops its copy when A writes', async () => {
     const [a, b] = await instances(2, { l1: { maxEntries: 1000 } });

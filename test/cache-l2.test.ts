@@ -1,19 +1,16 @@
 /** The cache with its Redis tier and bus, against the real Redis (each test its own key prefix). */
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEntryAs } from '../src/perf/cache/codec.ts';
 import { makeEntry } from '../src/perf/cache/entry.ts';
-import { type Cache, type CacheOptions, createCache } from '../src/perf/cache/index.ts';
+import { type Cache, createCache } from '../src/perf/cache/index.ts';
 import { createMetricsRegistry } from '../src/perf/metrics/index.ts';
 import { closeRedis, createRedisClient } from '../src/perf/redis/index.ts';
 import { cacheContract, slowGetOrSet } from './cache/contract.ts';
+import { sharedCaches, TEST_L2_TIMEOUT } from './cache/instances.ts';
 import { chaosRedis } from './helpers/chaos.ts';
 import { waitFor } from './helpers/http.ts';
 import { hasRedis, REDIS_URL, uniqueName } from './helpers/services.ts';
-
-// Tests about sharing and codecs get a generous Redis timeout: on a loaded 2-core machine a 50 ms
-// call can time out, which is the degradation path (tested on its own below), not the one under test.
-const TEST_L2_TIMEOUT = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,23 +35,7 @@ async function dropKeys(name: string): Promise<void> {
 describe.runIf(hasRedis)('with Redis', () => {
   cacheContract('L1 + L2 Redis', () => ({ redis }), dropKeys);
 
-  const open: Cache[] = [];
-  const names: string[] = [];
-  afterEach(async () => {
-    for (const c of open.splice(0)) await c.close();
-    for (const n of names.splice(0)) await dropKeys(n);
-  });
-  /** Instances sharing one name behave like processes sharing Redis. */
-  async function instances(count: number, options: Omit<CacheOptions, 'name'> = {}): Promise<Cache[]> {
-    const name = uniqueName('l2');
-    names.push(name);
-    const caches = Array.from({ length: count }, () =>
-      createCache({ redis, l2: { timeout: TEST_L2_TIMEOUT }, ...options, name }),
-    );
-    open.push(...caches);
-    for (const c of caches) expect(await c.ready()).toBe(true);
-    return caches;
-  }
+  const { open, names, instances } = sharedCaches(() => redis, 'l2', dropKeys);
 
   it('a value set on A is read on B from L2, and B drops its L1 copy when A writes or deletes', async () => {
     const [a, b] = await instances(2);
