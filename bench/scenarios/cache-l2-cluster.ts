@@ -9,15 +9,11 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { Cluster } from 'ioredis';
 import { createCache } from '../../src/perf/cache/index.ts';
-import { benchValue } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
+import { hitRateRow, KEYS, N, seedBoth, versusReads, WINDOW, windows } from '../lib/l2-reads.ts';
 import { alternate } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
-
-const N = 10_000;
-const WINDOW = 100;
-const KEYS = Array.from({ length: N }, (_, i) => `item:${i}`);
 
 /** Keys starting with `prefix`, on every master. */
 async function keysOf(cluster: Cluster, prefix: string): Promise<string[]> {
@@ -78,22 +74,11 @@ export const scenario: Scenario = {
     const rows: string[][] = [];
     try {
       await versus.ready();
-      for (let i = 0; i < N; i += 100) {
-        await Promise.all(
-          KEYS.slice(i, i + 100).map((k, j) => versus.set(k, benchValue(i + j), { ttl: '10m' })),
-        );
-        await Promise.all(
-          KEYS.slice(i, i + 100).map((k, j) => bento.set({ key: k, value: benchValue(i + j), ttl: '10m' })),
-        );
-      }
+      await seedBoth(versus, bento);
       const redisKeys = KEYS.map((k) => `${name}::${k}`);
       const written = (await Promise.all(redisKeys.map((k) => cluster.exists(k)))).reduce((a, b) => a + b, 0);
       if (written !== N) throw new Error(`seeding wrote ${written} of ${N} keys to the cluster`);
-      let w = 0;
-      const windowOf = <T>(list: T[]) => {
-        w = (w + 1) % (N / WINDOW);
-        return list.slice(w * WINDOW, w * WINDOW + WINDOW);
-      };
+      const windowOf = windows();
       const targets: Record<string, [() => unknown, number]> = {
         'raw ioredis Cluster GET ×100 (auto-pipelined)': [
           () => Promise.all(windowOf(redisKeys).map((k) => cluster.getBuffer(k))),
@@ -103,11 +88,7 @@ export const scenario: Scenario = {
           () => Promise.all(windowOf(KEYS).map((k) => bento.get({ key: k }))),
           WINDOW,
         ],
-        'Versus get ×100': [() => Promise.all(windowOf(KEYS).map((k) => versus.get(k))), WINDOW],
-        'Versus getOrSet ×100': [
-          () => Promise.all(windowOf(KEYS).map((k) => versus.getOrSet(k, () => null, { ttl: '10m' }))),
-          WINDOW,
-        ],
+        ...versusReads(versus, windowOf),
       };
       const results = await alternate(targets, runs, log, 1000);
       const m = results.medians(median);
@@ -119,9 +100,7 @@ export const scenario: Scenario = {
           results.ratio(label, 'bentocache get ×100 on the Cluster', median),
         ]);
       }
-      const s = versus.stats();
-      const hitRate = s.counts.l2Hits / (s.counts.l2Hits + s.counts.l2Misses);
-      rows.push(['(Versus L2 hit rate over the run)', `${(hitRate * 100).toFixed(1)} %`, '', '']);
+      rows.push(hitRateRow(versus, 4));
     } finally {
       await versus.close();
       await bento.disconnectAll();

@@ -5,15 +5,12 @@
  * Also one read at a time, against the seed's floor of 2,000 gets/s.
  */
 import { Command } from 'ioredis';
-import { benchValue, tieredContenders } from '../lib/anchors.ts';
+import { tieredContenders } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
+import { hitRateRow, KEYS, N, seedBoth, versusReads, WINDOW, windows } from '../lib/l2-reads.ts';
 import { alternate } from '../lib/micro.ts';
 import { human, median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
-
-const N = 10_000;
-const WINDOW = 100;
-const KEYS = Array.from({ length: N }, (_, i) => `item:${i}`);
 
 export const scenario: Scenario = {
   id: 'cache-l2',
@@ -23,23 +20,12 @@ export const scenario: Scenario = {
     const rows: string[][] = [];
     try {
       await versus.ready();
-      for (let i = 0; i < N; i += 100) {
-        await Promise.all(
-          KEYS.slice(i, i + 100).map((k, j) => versus.set(k, benchValue(i + j), { ttl: '10m' })),
-        );
-        await Promise.all(
-          KEYS.slice(i, i + 100).map((k, j) => bento.set({ key: k, value: benchValue(i + j), ttl: '10m' })),
-        );
-      }
+      await seedBoth(versus, bento);
       const written = await redis.exists(...KEYS.map((k) => `${name}::${k}`));
       if (written !== N)
         throw new Error(`seeding wrote ${written} of ${N} keys to Redis (is Redis overloaded?)`);
       const redisKeys = KEYS.map((k) => `${name}::${k}`);
-      let w = 0;
-      const windowOf = <T>(list: T[]) => {
-        w = (w + 1) % (N / WINDOW);
-        return list.slice(w * WINDOW, w * WINDOW + WINDOW);
-      };
+      const windowOf = windows();
       let s = 0;
       const one = () => {
         s = (s + 7919) % N;
@@ -64,11 +50,7 @@ export const scenario: Scenario = {
           () => Promise.all(windowOf(KEYS).map((k) => plainBento.get({ key: k }))),
           WINDOW,
         ],
-        'Versus get ×100': [() => Promise.all(windowOf(KEYS).map((k) => versus.get(k))), WINDOW],
-        'Versus getOrSet ×100': [
-          () => Promise.all(windowOf(KEYS).map((k) => versus.getOrSet(k, () => null, { ttl: '10m' }))),
-          WINDOW,
-        ],
+        ...versusReads(versus, windowOf),
         'Versus get, one at a time': [() => versus.get(one()), 1],
       };
       const results = await alternate(targets, runs, log, 1000);
@@ -82,9 +64,7 @@ export const scenario: Scenario = {
           results.ratio(label, 'bentocache get ×100, default connection', median),
         ]);
       }
-      const stats = versus.stats();
-      const hitRate = stats.counts.l2Hits / (stats.counts.l2Hits + stats.counts.l2Misses);
-      rows.push(['(Versus L2 hit rate over the run)', `${(hitRate * 100).toFixed(1)} %`, '', '', '']);
+      rows.push(hitRateRow(versus, 5));
       rows.push(['(seed floor for gets)', '2,000', '', '', '']);
     } finally {
       await close();
