@@ -225,17 +225,15 @@ export class RedisTier {
       ? // The entry and its tags are in different slots: the tags' scripts and the SET go apart,
         // in any order (scripts.ts: the record outlives the entry whichever Redis runs first).
         Promise.all([
-          ...tags.map((t) =>
-            runScript(
-              this.redis,
-              TAG_LIVES_SCRIPT,
-              [this.tagKey(t, '!l'), this.tagKey(t, '!d'), this.tagKey(t, '!e')],
-              [life],
-            ),
-          ),
+          ...tags.map((t) => runScript(this.redis, TAG_LIVES_SCRIPT, this.#lifeKeys(t), [life])),
           this.redis.set(key, value, 'PX', px),
         ])
-      : runScript(this.redis, TAGGED_SET_SCRIPT, taggedKeys(key, tags), [value, px, life]);
+      : runScript(
+          this.redis,
+          TAGGED_SET_SCRIPT,
+          [key, ...tags.flatMap((t) => this.#lifeKeys(t))],
+          [value, px, life],
+        );
     return written.then((reply) => {
       // A clear may have deleted the life keys after the script made them.
       if (epoch !== this.#livesEpoch) return reply;
@@ -331,6 +329,11 @@ export class RedisTier {
    */
   tagKey(tagId: string, suffix: '!d' | '!e' | '!l'): string {
     return this.cluster ? `{${tagId}}${suffix}` : tagId + suffix;
+  }
+
+  /** A tag's keys in the order the tagged-write scripts take them: life key, then its records. */
+  #lifeKeys(tagId: string): string[] {
+    return [this.tagKey(tagId, '!l'), this.tagKey(tagId, '!d'), this.tagKey(tagId, '!e')];
   }
 
   /** Reads string values (tag records); undefined for each on failure. */
@@ -465,19 +468,6 @@ export class RedisTier {
     }
     this.#o.onError(error);
   }
-}
-
-/** The keys of a tagged write: the entry, then each tag's life key and records. */
-function taggedKeys(key: string, tags: readonly string[]): string[] {
-  const keys = new Array<string>(1 + 3 * tags.length);
-  keys[0] = key;
-  for (let i = 0; i < tags.length; i++) {
-    const t = tags[i]!;
-    keys[1 + 3 * i] = `${t}!l`;
-    keys[2 + 3 * i] = `${t}!d`;
-    keys[3 + 3 * i] = `${t}!e`;
-  }
-  return keys;
 }
 
 /** A Redis key for a log line, cut short. */
