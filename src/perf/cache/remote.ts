@@ -24,7 +24,7 @@ import { type L2Read, RedisTier } from './l2.ts';
 import type { CacheMetrics } from './metrics.ts';
 import type { CallOptions, Resolved } from './options.ts';
 import { MAX_BATCH, type Miss, ReadBatch, WANT_ENTRY, WANT_FRESH, WANT_VALUE } from './reads.ts';
-import { INVALIDATE_SCRIPT, RECORD_FLOOR_MS, runScript } from './scripts.ts';
+import { INVALIDATE_SCRIPT, RECORD_FLOOR_MS, RELEASE_SCRIPT, runScript } from './scripts.ts';
 import type { TagState } from './tags.ts';
 import type { Factory } from './types.ts';
 
@@ -52,10 +52,6 @@ export interface RemoteDeps {
   /** The bus (re)subscribed: invalidations may have been missed. */
   onResubscribed(): void;
 }
-
-/** Compare-and-delete: release the lock only if we still hold it. */
-const RELEASE =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 /** Tags per invalidation script call. */
 const INVALIDATE_CHUNK = 1000;
@@ -365,7 +361,8 @@ export class Remote {
       const got = await this.l2.call('lock', () => this.l2.redis.set(key, token, 'PX', o.lock.ttl, 'NX'));
       if (got === 'OK') {
         this.#d.counts[LOCK_ACQUIRED]!++;
-        const release = () => void this.l2.run('lock', () => this.l2.redis.eval(RELEASE, 1, key, token));
+        const release = () =>
+          void this.l2.run('lock', () => runScript(this.l2.redis, RELEASE_SCRIPT, [key], [token]));
         // Look again: the previous holder may have written the value just before releasing.
         const e = await this.read(full);
         if (e && this.#d.fresh(e)) {

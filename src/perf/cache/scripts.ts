@@ -1,5 +1,6 @@
 /**
- * The Lua scripts that keep tag records alive exactly as long as an entry may need them.
+ * The cache's Lua scripts: the lock's release, and those that keep tag records alive exactly as
+ * long as an entry may need them.
  *
  * A tag's invalidation records (`<tagId>!d`, `<tagId>!e`) must outlive every entry created
  * before the invalidation, or such an entry would be trusted again once its record is gone. So
@@ -84,6 +85,10 @@ end
 return 1
 `;
 
+/** The lock's compare-and-delete: release it only if we still hold it. KEYS: the lock; ARGV: our token. */
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+
 export interface Script {
   source: string;
   sha: string;
@@ -96,6 +101,7 @@ function script(source: string): Script {
 export const TAGGED_SET_SCRIPT = script(TAGGED_SET);
 export const TAG_LIVES_SCRIPT = script(TAG_LIVES);
 export const INVALIDATE_SCRIPT = script(INVALIDATE);
+export const RELEASE_SCRIPT = script(RELEASE);
 
 /**
  * Runs a script by its hash, sending its source only when Redis does not hold it yet (after a
