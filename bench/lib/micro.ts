@@ -1,6 +1,7 @@
 /** Operations per second of one function with mitata, for micro benchmarks compared in one run. */
 import { measure } from 'mitata';
 import { collectGarbage as gc } from '../../src/perf/memory/index.ts';
+import { human } from './report.ts';
 
 // A collection before each measurement, so one target's garbage is not collected on the next
 // target's time.
@@ -48,6 +49,15 @@ export class Samples {
     const a = this.#byName.get(anchor) ?? [];
     const ratios = t.map((v, i) => v / (a[i] ?? Number.NaN)).filter((r) => Number.isFinite(r));
     return ratios.length === 0 ? 'n/a' : `${median(ratios).toFixed(2)}×`;
+  }
+
+  /** A table row: the target, its median, and its ratio to each anchor. */
+  row(target: string, anchors: readonly string[], median: (values: number[]) => number): string[] {
+    return [
+      target,
+      human(median(this.#byName.get(target) ?? [])),
+      ...anchors.map((a) => this.ratio(target, a, median)),
+    ];
   }
 }
 

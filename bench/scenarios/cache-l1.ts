@@ -12,7 +12,7 @@ import { createCache } from '../../src/perf/cache/index.ts';
 import { bentoMemory, cacheManagerMemory } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { alternate } from '../lib/micro.ts';
-import { human, median, preamble, table } from '../lib/report.ts';
+import { median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
@@ -68,16 +68,10 @@ export const scenario: Scenario = {
       ],
     };
     const results = await alternate(targets, runs, log, 300);
-    const m = results.medians(median);
     await versus.close();
     await bento.disconnectAll();
-    const row = (name: string) => [
-      name,
-      human(m[name]!),
-      results.ratio(name, 'lru-cache get (sync)', median),
-      results.ratio(name, 'cache-manager get', median),
-      results.ratio(name, 'bentocache get', median),
-    ];
+    const row = (name: string) =>
+      results.row(name, ['lru-cache get (sync)', 'cache-manager get', 'bentocache get'], median);
     const markdown = [
       preamble('npm run bench -- cache-l1', runs),
       'Operations per second (median), one key at a time over 1,000 warm keys; ratios are medians of the per-run ratios (each run measures every target). Goals: ≥ 0.25× lru-cache, ≥ 3.5× cache-manager, ≥ 30× bentocache. The first row is the ceiling of any awaited call in this harness: awaiting a promise that is already resolved.',
@@ -99,8 +93,8 @@ export const scenario: Scenario = {
       '',
       table(
         ['target', 'ops/s', 'vs lru-cache ×100'],
-        ['lru-cache get ×100', 'Versus get ×100, not awaited', 'Versus getOrSet ×100, not awaited'].map(
-          (n) => [n, human(m[n]!), results.ratio(n, 'lru-cache get ×100', median)],
+        ['lru-cache get ×100', 'Versus get ×100, not awaited', 'Versus getOrSet ×100, not awaited'].map((n) =>
+          results.row(n, ['lru-cache get ×100'], median),
         ),
       ),
     ].join('\n');

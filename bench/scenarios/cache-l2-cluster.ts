@@ -12,7 +12,7 @@ import { createCache } from '../../src/perf/cache/index.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { hitRateRow, KEYS, N, seedBoth, versusReads, WINDOW, windows } from '../lib/l2-reads.ts';
 import { alternate } from '../lib/micro.ts';
-import { human, median, preamble, table } from '../lib/report.ts';
+import { median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 /** Keys starting with `prefix`, on every master. */
@@ -91,15 +91,8 @@ export const scenario: Scenario = {
         ...versusReads(versus, windowOf),
       };
       const results = await alternate(targets, runs, log, 1000);
-      const m = results.medians(median);
-      for (const label of Object.keys(targets)) {
-        rows.push([
-          label,
-          human(m[label]!),
-          results.ratio(label, 'raw ioredis Cluster GET ×100 (auto-pipelined)', median),
-          results.ratio(label, 'bentocache get ×100 on the Cluster', median),
-        ]);
-      }
+      const anchors = ['raw ioredis Cluster GET ×100 (auto-pipelined)', 'bentocache get ×100 on the Cluster'];
+      for (const label of Object.keys(targets)) rows.push(results.row(label, anchors, median));
       rows.push(hitRateRow(versus, 4));
     } finally {
       await versus.close();

@@ -9,7 +9,7 @@ import { tieredContenders } from '../lib/anchors.ts';
 import { alsoInCacheDoc } from '../lib/cache-doc.ts';
 import { hitRateRow, KEYS, N, seedBoth, versusReads, WINDOW, windows } from '../lib/l2-reads.ts';
 import { alternate } from '../lib/micro.ts';
-import { human, median, preamble, table } from '../lib/report.ts';
+import { median, preamble, table } from '../lib/report.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 export const scenario: Scenario = {
@@ -54,16 +54,12 @@ export const scenario: Scenario = {
         'Versus get, one at a time': [() => versus.get(one()), 1],
       };
       const results = await alternate(targets, runs, log, 1000);
-      const m = results.medians(median);
-      for (const label of Object.keys(targets)) {
-        rows.push([
-          label,
-          human(m[label]!),
-          results.ratio(label, 'raw ioredis GET ×100 (auto-pipelined)', median),
-          results.ratio(label, 'bentocache get ×100, auto-pipelined connection', median),
-          results.ratio(label, 'bentocache get ×100, default connection', median),
-        ]);
-      }
+      const anchors = [
+        'raw ioredis GET ×100 (auto-pipelined)',
+        'bentocache get ×100, auto-pipelined connection',
+        'bentocache get ×100, default connection',
+      ];
+      for (const label of Object.keys(targets)) rows.push(results.row(label, anchors, median));
       rows.push(hitRateRow(versus, 5));
       rows.push(['(seed floor for gets)', '2,000', '', '', '']);
     } finally {
